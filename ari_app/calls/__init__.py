@@ -1,0 +1,1 @@
+"""Call handling: one session per emergency call, between ARI and the policy."""

@@ -1,0 +1,73 @@
+"""What the call handling writes to the call journal, and the interface the store implements.
+
+Recording an entry never blocks and never fails: the journal is not on the call path.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+JournalValue = str | int | float | bool | None
+
+
+class JournalKind(StrEnum):
+    """The moments of a call's life that are put on record."""
+
+    ARRIVED = "arrived"  # the call entered the application
+    ROUTED = "routed"  # the policy chose its first unit
+    WAITING = "waiting"  # the caller is answered and in the unit's holding bridge
+    OFFERED = "offered"  # a position is being rung
+    OFFER_FAILED = "offer_failed"  # that position did not take it (busy, no answer, ...)
+    CONNECTED = "connected"  # caller and operator talk, recording started
+    MOVED = "moved"  # the call went to another unit (mutual aid, last resort, diversion)
+    PICKED = "picked"  # an operator chose this call from the waiting list
+    RECOVERED = "recovered"  # the session was rebuilt after a restart or a stream loss
+    ENDED = "ended"  # the call is over; ``outcome`` says how
+
+
+class CallOutcome(StrEnum):
+    """How a call ended, as the journal and the reports count it."""
+
+    ANSWERED = "answered"  # it was connected to an operator
+    ABANDONED = "abandoned"  # the caller hung up before reaching an operator
+    LOST = "lost"  # it ended without being connected and without the caller hanging up
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """One line of a call's record. ``entry_id`` makes replays idempotent."""
+
+    call_id: str
+    at: float  # seconds since the epoch
+    kind: JournalKind
+    unit: str | None = None
+    home_centre: str | None = None
+    position: str | None = None
+    caller: str | None = None
+    reason: str | None = None
+    outcome: CallOutcome | None = None
+    details: Mapping[str, JournalValue] = field(default_factory=dict)
+    entry_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+class Journal(Protocol):
+    """Where call entries go. ``record`` returns at once and never raises."""
+
+    def record(self, entry: JournalEntry) -> None: ...
+
+
+class MemoryJournal:
+    """A journal kept in memory, for the demo and tests."""
+
+    def __init__(self) -> None:
+        self.entries: list[JournalEntry] = []
+
+    def record(self, entry: JournalEntry) -> None:
+        self.entries.append(entry)
+
+    def of_call(self, call_id: str) -> list[JournalEntry]:
+        return [entry for entry in self.entries if entry.call_id == call_id]

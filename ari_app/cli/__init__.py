@@ -1,0 +1,44 @@
+"""The ``ari-app`` command: one sub-command per job, each registered by its own module."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from ari_app import __version__
+from ari_app.settings import SettingsError
+
+# Each module defines ``register(subparsers)`` and sets ``handler`` on its parsers:
+# a function taking the parsed arguments and returning the exit status.
+COMMAND_MODULES: tuple[str, ...] = ("ari_app.cli.settings_cmd",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ari-app",
+        description="Routes 18/112 emergency calls between fire-service call-taking centres.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    try:
+        status: int = handler(args)
+    except SettingsError as error:
+        print(f"ari-app: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return status

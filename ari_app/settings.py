@@ -1,0 +1,85 @@
+"""Settings of the application, from ARI_APP_* environment variables and an optional .env file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "ARI_APP_"
+
+
+class Settings(BaseSettings):
+    """Everything the application needs to know about its surroundings."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    ari_url: AnyHttpUrl = Field(
+        default=AnyHttpUrl("http://127.0.0.1:8088/ari"),
+        description="Base URL of Asterisk's REST interface, with the /ari prefix.",
+    )
+    ari_user: str = Field(default="ari-app", min_length=1, description="ARI user (ari.conf).")
+    ari_password: SecretStr = Field(
+        default=SecretStr(""), description="ARI password (ari.conf); never logged."
+    )
+    app_name: str = Field(
+        default="vcta",
+        min_length=1,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="Stasis application name, as in the dialplan's Stasis(<app>,<routing-key>).",
+    )
+    database_dsn: SecretStr = Field(
+        default=SecretStr("postgresql://postgres@127.0.0.1:5432/ari_app"),
+        description="PostgreSQL connection string of the journal and configuration store.",
+    )
+    api_host: str = Field(default="127.0.0.1", description="Address the duty-officer API binds.")
+    api_port: int = Field(default=8089, ge=1, le=65535, description="Port of the API.")
+    api_url: AnyHttpUrl = Field(
+        default=AnyHttpUrl("http://127.0.0.1:8089"),
+        description="Where the command-line tools reach the API.",
+    )
+    api_token: SecretStr = Field(
+        default=SecretStr(""), description="Bearer token the command-line tools present."
+    )
+    topology_path: Path = Field(
+        default=Path("examples/sdis77.toml"), description="TOML file describing the centres."
+    )
+    spool_path: Path = Field(
+        default=Path("var/journal.spool"),
+        description="File where journal entries wait while PostgreSQL is unreachable.",
+    )
+    ring_timeout_s: float = Field(
+        default=20.0, gt=0, le=300, description="How long a position rings before the next one."
+    )
+    wrap_up_s: float = Field(
+        default=10.0, ge=0, le=600, description="Pause after a call before a position is offered."
+    )
+    log_level: str = Field(
+        default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$", description="Logging level."
+    )
+
+
+def describe_error(error: ValidationError) -> str:
+    """One line naming the first invalid setting by its environment variable."""
+    first = error.errors()[0]
+    name = str(first["loc"][0]) if first["loc"] else "?"
+    return f"invalid setting {ENV_PREFIX}{name.upper()}: {first['msg']}"
+
+
+def load_settings() -> Settings:
+    """Read the settings; raise SettingsError with one clear line when one is invalid."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SettingsError(describe_error(error)) from None
+
+
+class SettingsError(Exception):
+    """A setting has a value the application cannot use."""
