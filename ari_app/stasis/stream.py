@@ -14,8 +14,8 @@ is lost. Asterisk replays nothing after a reconnect and sends no new
 ``StasisStart`` for channels already in the application, so the consumer must
 resynchronise on every ``StreamConnected(reconnect=True)``.
 
-A dead connection is noticed within ``StreamTimings.dead_after`` seconds (4 by
-default): websocket pings every ``ping_interval``, a pong due within
+A dead connection is noticed within ``StreamTimings.dead_after`` seconds (3.5
+by default): websocket pings every ``ping_interval``, a pong due within
 ``ping_timeout``, then at most ``close_timeout`` to close. A failed attempt
 (refused, unknown host, HTTP 401, handshake not answered within
 ``open_timeout``) is logged as one line and retried with ``Backoff``; nothing
@@ -96,10 +96,10 @@ class StreamTimings:
     """Websocket timeouts, in seconds.
 
     ``dead_after`` (ping interval + pong timeout + close timeout) bounds the time
-    to notice a connection that stopped answering; the defaults keep it at 4 s.
+    to notice a connection that stopped answering; the defaults keep it at 3.5 s.
     """
 
-    ping_interval: float = 1.5
+    ping_interval: float = 1.0
     ping_timeout: float = 2.0
     close_timeout: float = 0.5
     open_timeout: float = 5.0

@@ -7,6 +7,7 @@ of models. It is the edge where aiohttp and pydantic exceptions become
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import time
@@ -106,7 +107,7 @@ class RestTransport:
             raise AriConnectionError("the ARI client is closed")
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                auth=aiohttp.BasicAuth(self._config.user, self._config.password),
+                headers={"Authorization": _basic_auth(self._config.user, self._config.password)},
                 timeout=self._timeout,
                 connector=aiohttp.TCPConnector(limit=self._max_connections),
             )
@@ -169,6 +170,11 @@ class RestTransport:
                 method=operation.method,
                 path=path,
             ) from None
+
+
+def _basic_auth(user: str, password: str) -> str:
+    # Built by hand: aiohttp's BasicAuth helpers changed across the supported versions.
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
 
 
 def _parse(model: type[M], data: Any, operation: Operation, path: str) -> M:
