@@ -158,6 +158,53 @@ SAMPLE_CALLS: dict[str, Call] = {
 }
 
 
+# The Asterisk operation (api-docs resource and nickname) each client method stands for.
+ASTERISK_OPERATION_OF: dict[str, str] = {
+    "asterisk.info": "asterisk.getInfo",
+    "asterisk.ping": "asterisk.ping",
+    "applications.list": "applications.list",
+    "applications.get": "applications.get",
+    "applications.subscribe": "applications.subscribe",
+    "applications.unsubscribe": "applications.unsubscribe",
+    "channels.list": "channels.list",
+    "channels.get": "channels.get",
+    "channels.originate": "channels.originate",
+    "channels.create": "channels.create",
+    "channels.answer": "channels.answer",
+    "channels.ring": "channels.ring",
+    "channels.ring_stop": "channels.ringStop",
+    "channels.hangup": "channels.hangup",
+    "channels.continue_in_dialplan": "channels.continueInDialplan",
+    "channels.play": "channels.play",
+    "channels.start_moh": "channels.startMoh",
+    "channels.stop_moh": "channels.stopMoh",
+    "channels.dial": "channels.dial",
+    "channels.get_variable": "channels.getChannelVar",
+    "channels.set_variable": "channels.setChannelVar",
+    "bridges.list": "bridges.list",
+    "bridges.create": "bridges.create",
+    "bridges.get": "bridges.get",
+    "bridges.destroy": "bridges.destroy",
+    "bridges.add_channel": "bridges.addChannel",
+    "bridges.remove_channel": "bridges.removeChannel",
+    "bridges.start_moh": "bridges.startMoh",
+    "bridges.stop_moh": "bridges.stopMoh",
+    "bridges.play": "bridges.play",
+    "bridges.record": "bridges.record",
+    "endpoints.list": "endpoints.list",
+    "endpoints.list_by_tech": "endpoints.listByTech",
+    "endpoints.get": "endpoints.get",
+    "recordings.list_stored": "recordings.listStored",
+    "recordings.get_stored": "recordings.getStored",
+    "recordings.delete_stored": "recordings.deleteStored",
+    "recordings.get_live": "recordings.getLive",
+    "recordings.stop_live": "recordings.stop",
+    "recordings.cancel_live": "recordings.cancel",
+    "playbacks.get": "playbacks.get",
+    "playbacks.stop": "playbacks.stop",
+}
+
+
 def public_client_methods() -> set[str]:
     """``group.method`` for every public coroutine method of the client's resource groups."""
     client = AriClient(AriConfig("http://127.0.0.1:1/ari", "u", "p"))  # no I/O until a call
@@ -177,6 +224,7 @@ def test_every_client_method_has_a_sample_call() -> None:
         f"add a sample call for {sorted(methods - set(SAMPLE_CALLS))}; "
         f"remove {sorted(set(SAMPLE_CALLS) - methods)}"
     )
+    assert methods == set(ASTERISK_OPERATION_OF)
 
 
 def _sample_bodies() -> dict[str, Any]:
@@ -214,6 +262,7 @@ async def test_client_method_sends_a_request_asterisk_defines(
     request = stub_ari.requests[0]
     swagger = swagger_operation_for(request.method, request.path)
     assert swagger is not None, f"{request.method} {request.path} is not an ARI operation"
+    assert f"{swagger.resource}.{swagger.nickname}" == ASTERISK_OPERATION_OF[method]
     unknown = set(request.query) - swagger.names("query")
     assert not unknown, f"{method} sent {unknown}, unknown to {swagger.resource}.{swagger.nickname}"
     if request.body is not None:
