@@ -22,8 +22,8 @@ by default): websocket pings every ``ping_interval``, a pong due within
 stops the stream but ``close()``. Malformed messages are logged and skipped.
 
 One application name has one websocket: a second client connecting with the
-same name silently takes the events over (this stream then gets an
-``ApplicationReplaced`` event, logged as an error, and nothing more).
+same name silently takes the events over; this stream then gets an
+``ApplicationReplaced`` event (logged as an error) and the events go elsewhere.
 """
 
 from __future__ import annotations
@@ -279,7 +279,7 @@ class EventStream:
                 ping_interval=t.ping_interval,
                 ping_timeout=t.ping_timeout,
                 close_timeout=t.close_timeout,
-                compression=None,  # Asterisk does not negotiate permessage-deflate
+                compression=None,  # small JSON messages on a local link: not worth deflate
             )
         except InvalidStatus as error:
             status = error.response.status_code
@@ -334,7 +334,7 @@ class EventStream:
             if isinstance(event, ApplicationReplaced):
                 log.error(
                     "another client registered the same ARI application and took its events;"
-                    " this stream will receive nothing more",
+                    " run one instance per application name",
                     extra={"app": self.app},
                 )
         return event
