@@ -1,0 +1,196 @@
+"""HTTP to Asterisk: one pooled aiohttp session, Basic auth, a timeout on every request.
+
+``RestTransport`` sends one ``Operation`` and returns nothing, a model or a tuple
+of models. It is the edge where aiohttp and pydantic exceptions become
+``AriError``s: nothing else reaches the callers.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import aiohttp
+from pydantic import ValidationError
+from yarl import URL
+
+from ari_app.stasis.config import AriConfig
+from ari_app.stasis.errors import (
+    AriConnectionError,
+    AriTimeout,
+    UnexpectedResponse,
+    error_for_status,
+)
+from ari_app.stasis.models import AriModel, describe_validation_error
+from ari_app.stasis.operations import Operation
+
+log = logging.getLogger("ari_app.stasis.rest")
+
+M = TypeVar("M", bound=AriModel)
+
+DEFAULT_TIMEOUT_S = 5.0
+"""Whole-request timeout. ARI answers in milliseconds, originate included (it does not
+wait for the callee): five seconds without an answer means Asterisk is stuck or gone."""
+
+DEFAULT_CONNECT_TIMEOUT_S = 2.0
+
+
+class RestTransport:
+    """Sends ARI operations over one pooled HTTP session, created on first use."""
+
+    def __init__(
+        self,
+        config: AriConfig,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_S,
+        max_connections: int = 32,
+    ) -> None:
+        if timeout <= 0 or connect_timeout <= 0:
+            raise ValueError("ARI request timeouts must be positive")
+        if max_connections < 1:
+            raise ValueError("the ARI connection pool needs at least one connection")
+        self._config = config
+        self._base = str(config.rest_base)
+        self._timeout = aiohttp.ClientTimeout(total=timeout, connect=connect_timeout)
+        self._timeout_s = timeout
+        self._max_connections = max_connections
+        self._session: aiohttp.ClientSession | None = None
+        self._closed = False
+
+    async def close(self) -> None:
+        """Close the pooled connections; later requests raise ``AriConnectionError``."""
+        self._closed = True
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
+
+    async def send(
+        self,
+        operation: Operation,
+        params: Mapping[str, object] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Send an operation whose answer carries nothing the caller needs."""
+        await self._exchange(operation, params, body)
+
+    async def fetch(
+        self,
+        operation: Operation,
+        model: type[M],
+        params: Mapping[str, object] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> M:
+        """Send ``operation`` and parse its answer into ``model``."""
+        path, data = await self._exchange(operation, params, body)
+        return _parse(model, data, operation, path)
+
+    async def fetch_all(
+        self, operation: Operation, model: type[M], params: Mapping[str, object] | None = None
+    ) -> tuple[M, ...]:
+        """Send ``operation`` and parse its answer, a JSON list, into ``model``s."""
+        path, data = await self._exchange(operation, params, None)
+        if not isinstance(data, list):
+            raise UnexpectedResponse(
+                f"expected a list of {model.__name__}, got {type(data).__name__}",
+                method=operation.method,
+                path=path,
+            )
+        return tuple(_parse(model, item, operation, path) for item in data)
+
+    def _session_for_request(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise AriConnectionError("the ARI client is closed")
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                headers={"Authorization": _basic_auth(self._config.user, self._config.password)},
+                timeout=self._timeout,
+                connector=aiohttp.TCPConnector(limit=self._max_connections),
+            )
+        return self._session
+
+    async def _exchange(
+        self,
+        operation: Operation,
+        params: Mapping[str, object] | None,
+        body: Mapping[str, Any] | None,
+    ) -> tuple[str, Any]:
+        """The concrete path and the decoded JSON answer (``None`` when empty)."""
+        path, query = operation.render(params or {})
+        json_body: dict[str, Any] | None = None
+        if body is not None:
+            if operation.body is None:
+                raise ValueError(f"{operation.name} takes no request body")
+            json_body = {operation.body: dict(body)}
+        url = URL(self._base + path, encoded=True)
+        session = self._session_for_request()
+        started = time.monotonic()
+        try:
+            async with session.request(
+                operation.method, url, params=query, json=json_body
+            ) as response:
+                status = response.status
+                reason = response.reason or ""
+                content = await response.read()
+        except TimeoutError:
+            raise AriTimeout(
+                f"no answer from Asterisk within {self._timeout_s:g} s",
+                method=operation.method,
+                path=path,
+            ) from None
+        except (aiohttp.ClientError, OSError) as error:
+            raise AriConnectionError(
+                _describe_connection_error(error), method=operation.method, path=path
+            ) from None
+        log.debug(
+            "ARI request",
+            extra={
+                "method": operation.method,
+                "path": path,
+                "status": status,
+                "elapsed_ms": round((time.monotonic() - started) * 1000, 1),
+            },
+        )
+        if status >= 400:
+            raise error_for_status(
+                status, content, reason=reason, method=operation.method, path=path
+            )
+        if not content.strip():
+            return path, None
+        try:
+            return path, json.loads(content)
+        except ValueError:
+            raise UnexpectedResponse(
+                f"the answer is not JSON: {content[:120]!r}",
+                status=status,
+                method=operation.method,
+                path=path,
+            ) from None
+
+
+def _basic_auth(user: str, password: str) -> str:
+    # Built by hand: aiohttp's BasicAuth helpers changed across the supported versions.
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+
+
+def _parse(model: type[M], data: Any, operation: Operation, path: str) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise UnexpectedResponse(
+            f"the answer is not a valid {model.__name__}: {describe_validation_error(error)}",
+            method=operation.method,
+            path=path,
+        ) from None
+
+
+def _describe_connection_error(error: BaseException) -> str:
+    if isinstance(error, aiohttp.ClientConnectorError):
+        return f"cannot connect to Asterisk at {error.host}:{error.port}: {error.os_error}"
+    if isinstance(error, aiohttp.ServerDisconnectedError):
+        return "Asterisk closed the connection before answering"
+    return f"the connection to Asterisk failed: {error or type(error).__name__}"

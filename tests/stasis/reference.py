@@ -1,0 +1,166 @@
+"""Access to Asterisk's reference data: the Swagger specs and the recorded traces.
+
+The directory is ``$ARI_REFERENCE_DIR`` when set, else ``shared/ari-reference``
+next to the repository root or one of its parents (``../shared/ari-reference``
+for the main checkout, ``../../shared/ari-reference`` for a worktree). Tests that
+need it skip, saying so, only when it is absent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ENV_VAR = "ARI_REFERENCE_DIR"
+
+
+def find_reference_dir() -> Path | None:
+    configured = os.environ.get(ENV_VAR)
+    if configured:
+        path = Path(configured)
+        if not (path / "api-docs").is_dir():
+            raise RuntimeError(
+                f"{ENV_VAR}={configured} has no api-docs/ directory; "
+                "point it at the ari-reference directory or unset it"
+            )
+        return path
+    for ancestor in REPO_ROOT.parents:
+        candidate = ancestor / "shared" / "ari-reference"
+        if (candidate / "api-docs").is_dir():
+            return candidate
+    return None
+
+
+REFERENCE = find_reference_dir()
+SKIP_REASON = (
+    f"Asterisk reference data not found: set {ENV_VAR} or put it at ../shared/ari-reference "
+    "next to the repository"
+)
+needs_reference = pytest.mark.skipif(REFERENCE is None, reason=SKIP_REASON)
+
+
+def reference_dir() -> Path:
+    if REFERENCE is None:
+        pytest.skip(SKIP_REASON)
+    return REFERENCE
+
+
+# --- Swagger ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SwaggerOperation:
+    resource: str
+    nickname: str
+    method: str
+    path: str
+    params: dict[str, dict[str, Any]]
+    response_class: str
+
+    @property
+    def path_regex(self) -> re.Pattern[str]:
+        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(self.path))
+        return re.compile(f"^{pattern}$")
+
+    def names(self, param_type: str) -> set[str]:
+        return {name for name, p in self.params.items() if p["paramType"] == param_type}
+
+
+@cache
+def swagger_resources() -> dict[str, dict[str, Any]]:
+    """Each ``api-docs/<resource>.json`` except resources.json, by resource name."""
+    docs = reference_dir() / "api-docs"
+    return {
+        path.stem: json.loads(path.read_text())
+        for path in sorted(docs.glob("*.json"))
+        if path.stem != "resources"
+    }
+
+
+@cache
+def swagger_operations() -> tuple[SwaggerOperation, ...]:
+    found = []
+    for resource, doc in swagger_resources().items():
+        for api in doc.get("apis", []):
+            for op in api["operations"]:
+                found.append(
+                    SwaggerOperation(
+                        resource=resource,
+                        nickname=op["nickname"],
+                        method=op["httpMethod"],
+                        path=api["path"],
+                        params={p["name"]: p for p in op.get("parameters", [])},
+                        response_class=op.get("responseClass", "void"),
+                    )
+                )
+    return tuple(found)
+
+
+def swagger_operation_for(method: str, path: str) -> SwaggerOperation | None:
+    """The Swagger operation a concrete request (path relative to /ari) falls under.
+
+    A literal segment beats a placeholder (``/channels/create`` is not ``/channels/{id}``).
+    """
+    matches = [
+        op for op in swagger_operations() if op.method == method and op.path_regex.match(path)
+    ]
+    if not matches:
+        return None
+    return min(matches, key=lambda op: op.path.count("{"))
+
+
+@cache
+def swagger_models() -> dict[str, dict[str, Any]]:
+    models: dict[str, dict[str, Any]] = {}
+    for doc in swagger_resources().values():
+        models.update(doc.get("models", {}))
+    return models
+
+
+# --- Traces -------------------------------------------------------------------------------
+
+
+@cache
+def trace_files() -> tuple[Path, ...]:
+    return tuple(sorted((reference_dir() / "traces").glob("*.jsonl")))
+
+
+@cache
+def trace_lines(name: str) -> tuple[dict[str, Any], ...]:
+    path = reference_dir() / "traces" / name
+    return tuple(json.loads(line) for line in path.read_text().splitlines() if line.strip())
+
+
+def trace_names() -> list[str]:
+    """The trace file names; empty when the reference is absent."""
+    if REFERENCE is None:
+        return []
+    return [path.name for path in trace_files()]
+
+
+def params_or_skip(values: list[Any], ids: list[str] | None = None) -> list[Any]:
+    """Parametrize values, or one skipped parameter naming why when the reference is absent."""
+    if REFERENCE is None:
+        return [pytest.param(None, marks=pytest.mark.skip(reason=SKIP_REASON))]
+    return [pytest.param(value, id=ids[i] if ids else None) for i, value in enumerate(values)]
+
+
+def all_lines(kind: str) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (name, line) for name in trace_names() for line in trace_lines(name) if line["kind"] == kind
+    ]
+
+
+def relative_path(line: dict[str, Any]) -> str:
+    """A REST line's path without the ``/ari`` prefix."""
+    path: str = line["path"]
+    assert path.startswith("/ari/"), path
+    return path[len("/ari") :]
