@@ -1,9 +1,8 @@
 """Access to Asterisk's reference data: the Swagger specs and the recorded traces.
 
-The directory is ``$ARI_REFERENCE_DIR`` when set, else ``shared/ari-reference``
-next to the repository root or one of its parents (``../shared/ari-reference``
-for the main checkout, ``../../shared/ari-reference`` for a worktree). Tests that
-need it skip, saying so, only when it is absent.
+The directory is ``$ARI_REFERENCE_DIR`` when set (to check against another recording),
+else the copy kept in the repository, ``tests/ari-reference/`` (see its README.md), so
+the conformance tests always run and fail when the client drifts from Asterisk.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 ENV_VAR = "ARI_REFERENCE_DIR"
 
 
-def find_reference_dir() -> Path | None:
+def find_reference_dir() -> Path:
     configured = os.environ.get(ENV_VAR)
     if configured:
         path = Path(configured)
@@ -32,24 +31,14 @@ def find_reference_dir() -> Path | None:
                 "point it at the ari-reference directory or unset it"
             )
         return path
-    for ancestor in REPO_ROOT.parents:
-        candidate = ancestor / "shared" / "ari-reference"
-        if (candidate / "api-docs").is_dir():
-            return candidate
-    return None
+    return VENDORED
 
 
+VENDORED = REPO_ROOT / "tests" / "ari-reference"
 REFERENCE = find_reference_dir()
-SKIP_REASON = (
-    f"Asterisk reference data not found: set {ENV_VAR} or put it at ../shared/ari-reference "
-    "next to the repository"
-)
-needs_reference = pytest.mark.skipif(REFERENCE is None, reason=SKIP_REASON)
 
 
 def reference_dir() -> Path:
-    if REFERENCE is None:
-        pytest.skip(SKIP_REASON)
     return REFERENCE
 
 
@@ -140,16 +129,12 @@ def trace_lines(name: str) -> tuple[dict[str, Any], ...]:
 
 
 def trace_names() -> list[str]:
-    """The trace file names; empty when the reference is absent."""
-    if REFERENCE is None:
-        return []
+    """The trace file names."""
     return [path.name for path in trace_files()]
 
 
-def params_or_skip(values: list[Any], ids: list[str] | None = None) -> list[Any]:
-    """Parametrize values, or one skipped parameter naming why when the reference is absent."""
-    if REFERENCE is None:
-        return [pytest.param(None, marks=pytest.mark.skip(reason=SKIP_REASON))]
+def params(values: list[Any], ids: list[str] | None = None) -> list[Any]:
+    """Parametrize values with readable ids."""
     return [pytest.param(value, id=ids[i] if ids else None) for i, value in enumerate(values)]
 
 

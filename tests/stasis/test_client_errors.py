@@ -29,7 +29,7 @@ from ari_app.stasis import (
 )
 from ari_app.stasis.errors import error_for_status
 from tests.stasis.conftest import PASSWORD, USER, StubAri, free_port, silent_server
-from tests.stasis.reference import params_or_skip, trace_lines, trace_names
+from tests.stasis.reference import params, trace_lines, trace_names
 
 # The "i - errors" table of the reference README: what each answer must become.
 EXPECTED_BY_ROW: dict[tuple[int, str], type[AriHttpError]] = {
@@ -68,7 +68,7 @@ ERROR_ROWS = (
 
 
 @pytest.mark.parametrize(
-    "row", params_or_skip(ERROR_ROWS, [f"seq{row['seq']}-{row['status']}" for row in ERROR_ROWS])
+    "row", params(ERROR_ROWS, [f"seq{row['seq']}-{row['status']}" for row in ERROR_ROWS])
 )
 async def test_each_recorded_error_answer_becomes_its_exception(
     row: dict[str, Any], stub_ari: StubAri, ari: AriClient

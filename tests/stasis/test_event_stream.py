@@ -35,7 +35,7 @@ from tests.stasis.conftest import (
     running_stub_events,
     silent_server,
 )
-from tests.stasis.reference import params_or_skip, trace_lines, trace_names
+from tests.stasis.reference import params, trace_lines, trace_names
 from tests.stasis.test_events import STASIS_START
 
 
@@ -77,7 +77,7 @@ TRACES_WITH_EVENTS = [
 ]
 
 
-@pytest.mark.parametrize("trace", params_or_skip(TRACES_WITH_EVENTS, TRACES_WITH_EVENTS))
+@pytest.mark.parametrize("trace", params(TRACES_WITH_EVENTS, TRACES_WITH_EVENTS))
 async def test_recorded_events_arrive_parsed_and_in_order_after_the_marker(
     trace: str, stub_events: StubEvents, stream: EventStream
 ) -> None:
