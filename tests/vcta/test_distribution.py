@@ -34,7 +34,8 @@ def test_oldest_call_is_offered_to_the_longest_idle_position() -> None:
         "sdis77-op2",
         "PJSIP/sdis77-op2",
     )
-    assert "oldest call" in offer.reason and "longest idle" in offer.reason
+    assert "oldest call" in offer.reason
+    assert "longest idle" in offer.reason
 
 
 def test_nothing_is_offered_without_an_available_position() -> None:
@@ -73,7 +74,8 @@ def test_skipped_position_is_tried_again_for_that_call_after_the_skip_time() -> 
     state.offer_failed("c1", "sdis77-op1", OfferFailure.BUSY, 2.0)
     assert next_offer(state.topology, state, "sdis77", 31.0) is None
     offer = next_offer(state.topology, state, "sdis77", 32.0)
-    assert offer is not None and offer.position_id == "sdis77-op1"
+    assert offer is not None
+    assert offer.position_id == "sdis77-op1"
 
 
 def test_position_skipped_for_the_oldest_call_takes_the_next_one() -> None:
@@ -84,7 +86,8 @@ def test_position_skipped_for_the_oldest_call_takes_the_next_one() -> None:
     state.offer_made("old", "sdis77-op1", 6.0)
     state.offer_failed("old", "sdis77-op1", OfferFailure.REJECTED, 7.0)
     offer = next_offer(state.topology, state, "sdis77", 8.0)
-    assert offer is not None and (offer.call_id, offer.position_id) == ("new", "sdis77-op1")
+    assert offer is not None
+    assert (offer.call_id, offer.position_id) == ("new", "sdis77-op1")
 
 
 def test_position_that_failed_goes_to_the_end_of_the_idle_order() -> None:
@@ -97,7 +100,8 @@ def test_position_that_failed_goes_to_the_end_of_the_idle_order() -> None:
     state.call_ended("c1", 31.0)
     arrive(state, "c2", "sdis77", at=32.0)
     offer = next_offer(state.topology, state, "sdis77", 32.0)
-    assert offer is not None and offer.position_id == "sdis77-op2"
+    assert offer is not None
+    assert offer.position_id == "sdis77-op2"
 
 
 def test_unreachable_position_is_offline_until_reported_online() -> None:
@@ -134,7 +138,8 @@ def test_position_in_wrap_up_gets_no_call_until_wrap_up_ends() -> None:
     assert next_offer(state.topology, state, "sdis77", 62.0) is None
     state.wrap_up_ended("sdis77-op1", 70.0)
     offer = next_offer(state.topology, state, "sdis77", 70.0)
-    assert offer is not None and offer.call_id == "c2"
+    assert offer is not None
+    assert offer.call_id == "c2"
 
 
 def test_caller_hanging_up_while_ringing_frees_the_position_at_its_place() -> None:
@@ -146,7 +151,8 @@ def test_caller_hanging_up_while_ringing_frees_the_position_at_its_place() -> No
     state.call_ended("c1", 12.0)
     arrive(state, "c2", "sdis77", at=13.0)
     offer = next_offer(state.topology, state, "sdis77", 13.0)
-    assert offer is not None and offer.position_id == "sdis77-op1"
+    assert offer is not None
+    assert offer.position_id == "sdis77-op1"
 
 
 def test_pooled_positions_serve_the_virtual_cta_queue() -> None:
@@ -160,7 +166,8 @@ def test_pooled_positions_serve_the_virtual_cta_queue() -> None:
     online(state, "sdis10-op1")
     arrive(state, "c1", "89024", at=0.0)
     offer = next_offer(state.topology, state, "vcta-89-10", 1.0)
-    assert offer is not None and offer.position_id == "sdis10-op1"
+    assert offer is not None
+    assert offer.position_id == "sdis10-op1"
 
 
 def test_operator_may_pick_any_call_waiting_at_the_unit() -> None:
@@ -200,7 +207,8 @@ def test_pick_by_a_busy_operator_is_refused() -> None:
     state.offer_made("c1", "sdis77-op1", 2.0)
     state.call_connected("c1", "sdis77-op1", 3.0)
     decision = may_pick(state.topology, state, "sdis77-op1", "c2", 4.0)
-    assert not decision.allowed and "busy" in decision.reason
+    assert not decision.allowed
+    assert "busy" in decision.reason
 
 
 def test_pick_of_a_call_already_ringing_elsewhere_is_refused() -> None:
@@ -209,14 +217,16 @@ def test_pick_of_a_call_already_ringing_elsewhere_is_refused() -> None:
     arrive(state, "c1", "sdis77", at=0.0)
     state.offer_made("c1", "sdis77-op1", 1.0)
     decision = may_pick(state.topology, state, "sdis77-op2", "c1", 2.0)
-    assert not decision.allowed and "offered" in decision.reason
+    assert not decision.allowed
+    assert "offered" in decision.reason
 
 
 def test_pick_by_an_offline_position_is_refused() -> None:
     state = _centre_77(1)
     arrive(state, "c1", "sdis77", at=0.0)
     decision = may_pick(state.topology, state, "sdis77-op1", "c1", 1.0)
-    assert not decision.allowed and "offline" in decision.reason
+    assert not decision.allowed
+    assert "offline" in decision.reason
 
 
 def test_impossible_transition_is_refused_and_changes_nothing() -> None:

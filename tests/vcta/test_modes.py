@@ -79,13 +79,15 @@ def test_diversion_that_would_loop_is_refused_with_the_loop_shown() -> None:
 def test_diversion_to_itself_is_refused() -> None:
     state = _three_centres()
     result = change_modes(state.topology, state.modes, SetDiversion("sdis77", "sdis77"))
-    assert not result.accepted and "itself" in result.reason
+    assert not result.accepted
+    assert "itself" in result.reason
 
 
 def test_diversion_to_a_virtual_cta_is_refused_with_a_hint() -> None:
     state = _three_centres()
     result = change_modes(state.topology, state.modes, SetDiversion("sdis77", "vcta-89-10"))
-    assert not result.accepted and "a diversion targets a centre" in result.reason
+    assert not result.accepted
+    assert "a diversion targets a centre" in result.reason
 
 
 def test_diversion_chain_is_accepted_and_described() -> None:
@@ -100,7 +102,8 @@ def test_ending_a_diversion_is_accepted() -> None:
     state = _three_centres()
     modes = change_modes(state.topology, state.modes, SetDiversion("sdis77", "sdis91")).modes
     result = change_modes(state.topology, modes, SetDiversion("sdis77", None))
-    assert result.accepted and result.modes.of("sdis77").diverted_to is None
+    assert result.accepted
+    assert result.modes.of("sdis77").diverted_to is None
 
 
 def test_crisis_message_must_be_playable_media() -> None:
@@ -108,7 +111,8 @@ def test_crisis_message_must_be_playable_media() -> None:
     refused = change_modes(
         state.topology, state.modes, SetCrisisMessage("sdis77", "Fire at the refinery")
     )
-    assert not refused.accepted and "must be a media Asterisk can play" in refused.reason
+    assert not refused.accepted
+    assert "must be a media Asterisk can play" in refused.reason
     accepted = change_modes(
         state.topology, state.modes, SetCrisisMessage("sdis77", "sound:crisis/refinery")
     )

@@ -70,7 +70,8 @@ def test_unit_is_saturated_when_its_oldest_call_waited_max_wait() -> None:
     put_waiting(state, "c1", "sdis77", at=0.0)
     assert not saturation(state, "sdis77", 29.0).saturated
     status = saturation(state, "sdis77", 30.0)
-    assert status.saturated and "oldest call has waited 30 s" in status.reason
+    assert status.saturated
+    assert "oldest call has waited 30 s" in status.reason
 
 
 def test_saturated_centre_sends_its_oldest_call_to_a_neighbour_with_room() -> None:
@@ -81,7 +82,8 @@ def test_saturated_centre_sends_its_oldest_call_to_a_neighbour_with_room() -> No
     assert [(m.call_id, m.from_unit, m.to_unit, m.kind) for m in moves] == [
         ("old", "sdis77", "sdis91", MoveKind.MUTUAL_AID)
     ]
-    assert "sdis77 saturated" in moves[0].reason and "mutual aid to sdis91" in moves[0].reason
+    assert "sdis77 saturated" in moves[0].reason
+    assert "mutual aid to sdis91" in moves[0].reason
 
 
 def test_moves_stop_once_the_centre_is_no_longer_saturated() -> None:
