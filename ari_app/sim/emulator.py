@@ -249,14 +249,10 @@ class Emulator:
         return self.pbx.history.get(channel_id)
 
     def stats(self) -> dict[str, Any]:
-        records = self.pbx.history.records()
         return {
             "channels": len(self.pbx.channels),
             "bridges": len(self.pbx.bridges),
             "event_streams": len(self.streams),
             "events_sent": self.pbx.bus.sent,
-            "calls": len(records),
-            "calls_live": sum(not r.ended for r in records),
-            "calls_talked": sum(r.talked for r in records),
-            "calls_lost": sum(r.lost for r in records),
+            **self.pbx.history.counts(),
         }

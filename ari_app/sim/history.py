@@ -80,6 +80,16 @@ class CallHistory:
     def __len__(self) -> int:
         return len(self._records)
 
+    def counts(self) -> dict[str, int]:
+        """Calls so far, still live, that talked to an operator, lost; without copying."""
+        records = self._records.values()
+        return {
+            "calls": len(self._records),
+            "calls_live": sum(not r.ended for r in records),
+            "calls_talked": sum(r.talked for r in records),
+            "calls_lost": sum(r.lost for r in records),
+        }
+
     @staticmethod
     def start_talking(record: CallRecord, now: float, endpoint: str) -> None:
         if record.talking_since is not None:

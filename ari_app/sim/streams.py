@@ -14,6 +14,9 @@ from ari_app.sim.wire import ari_timestamp
 
 log = logging.getLogger(__name__)
 
+# How long closing a websocket waits for the client's answer: keeps shutdown bounded.
+CLOSE_TIMEOUT_S = 2.0
+
 
 class EventStream:
     """Sends the events pushed to it, in order, over one websocket."""
@@ -64,7 +67,7 @@ class EventStreams:
         self, request: web.Request, app_names: list[str], now: float
     ) -> web.WebSocketResponse:
         """Run one event websocket until either side closes it."""
-        ws = web.WebSocketResponse(autoping=True, compress=False)
+        ws = web.WebSocketResponse(autoping=True, compress=False, timeout=CLOSE_TIMEOUT_S)
         await ws.prepare(request)
         stream = EventStream(ws, app_names)
         self._streams.add(stream)
@@ -103,6 +106,11 @@ class EventStreams:
         chosen = [s for s in self._streams if app is None or app in s.apps]
         for stream in chosen:
             self._release(stream)
-        for stream in chosen:
-            await stream.ws.close(code=WSCloseCode.GOING_AWAY, message=b"dropped by the emulator")
+        await asyncio.gather(
+            *(
+                stream.ws.close(code=WSCloseCode.GOING_AWAY, message=b"dropped by the emulator")
+                for stream in chosen
+            ),
+            return_exceptions=True,
+        )
         return len(chosen)
