@@ -35,6 +35,9 @@ class CallOutcome(StrEnum):
     ANSWERED = "answered"  # it was connected to an operator
     ABANDONED = "abandoned"  # the caller hung up before reaching an operator
     LOST = "lost"  # it ended without being connected and without the caller hanging up
+    # An internal failure handed the caller back to the dialplan, whose fallback rings
+    # positions directly: not lost, but no longer followed by the application.
+    HANDED_BACK = "handed_back"
 
 
 @dataclass(frozen=True, slots=True)
