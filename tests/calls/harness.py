@@ -29,13 +29,13 @@ SPEED = 50.0
 
 
 async def wait_until(
-    predicate: Callable[[], bool], *, timeout: float = 5.0, what: str = "condition"
+    predicate: Callable[[], bool], *, within: float = 5.0, what: str = "condition"
 ) -> None:
-    """Poll ``predicate`` until it holds; fail naming ``what`` after ``timeout`` real seconds."""
-    deadline = time.monotonic() + timeout
+    """Poll ``predicate`` until it holds; fail naming ``what`` after ``within`` real seconds."""
+    deadline = time.monotonic() + within
     while not predicate():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+            raise AssertionError(f"timed out after {within} s waiting for {what}")
         await asyncio.sleep(0.005)  # sync-ok: polling interval of an awaited condition
 
 
@@ -69,35 +69,40 @@ class Harness:
     def kinds(self, call_id: str) -> list[JournalKind]:
         return [e.kind for e in self.journal.of_call(call_id)]
 
-    async def until_journal(self, call_id: str, kind: JournalKind, timeout: float = 5.0) -> JournalEntry:
+    async def until_journal(
+        self, call_id: str, kind: JournalKind, within: float = 5.0
+    ) -> JournalEntry:
         await wait_until(
-            lambda: bool(self.entries(call_id, kind)), timeout=timeout, what=f"{kind} of {call_id}"
+            lambda: bool(self.entries(call_id, kind)), within=within, what=f"{kind} of {call_id}"
         )
         return self.entries(call_id, kind)[-1]
 
-    async def until_talking(self, call_id: str, timeout: float = 5.0) -> str:
+    async def until_talking(self, call_id: str, within: float = 5.0) -> str:
         """Wait until the caller talks to an operator; returns the position's endpoint."""
         await wait_until(
             lambda: (r := self.emulator.call(call_id)) is not None and r.talked,
-            timeout=timeout,
+            within=within,
             what=f"{call_id} talking to an operator",
         )
         record = self.emulator.call(call_id)
-        assert record is not None and record.first_talk_endpoint is not None
+        assert record is not None
+        assert record.first_talk_endpoint is not None
         return record.first_talk_endpoint
 
-    async def until_ended(self, call_id: str, timeout: float = 5.0) -> JournalEntry:
-        return await self.until_journal(call_id, JournalKind.ENDED, timeout)
+    async def until_ended(self, call_id: str, within: float = 5.0) -> JournalEntry:
+        return await self.until_journal(call_id, JournalKind.ENDED, within)
 
-    async def until_idle(self, timeout: float = 5.0) -> None:
+    async def until_idle(self, within: float = 5.0) -> None:
         """Wait until no call is left, in the application and in Asterisk."""
         await wait_until(
-            lambda: not self.service.sessions
-            and not self.emulator.channels()
-            and not self.emulator.bridges()
-            and not self.emulator.playbacks()
-            and not self.emulator.live_recordings(),
-            timeout=timeout,
+            lambda: (
+                not self.service.sessions
+                and not self.emulator.channels()
+                and not self.emulator.bridges()
+                and not self.emulator.playbacks()
+                and not self.emulator.live_recordings()
+            ),
+            within=within,
             what="nothing left in the application and in Asterisk",
         )
 
@@ -111,6 +116,7 @@ class Harness:
 
 
 def new_service(
+    *,
     emulator: Emulator,
     topology: Topology,
     clock: ScaledClock,
@@ -156,7 +162,14 @@ async def running(
     journal = MemoryJournal()
     recorder = MemoryModeRecorder()
     call_settings = CallSettings(app_name=APP, **{"wrap_up_s": 0.0, **settings})
-    service, ari, stream = new_service(emulator, topology, clock, journal, recorder, call_settings)
+    service, ari, stream = new_service(
+        emulator=emulator,
+        topology=topology,
+        clock=clock,
+        journal=journal,
+        recorder=recorder,
+        settings=call_settings,
+    )
     harness = Harness(emulator, service, journal, recorder, topology, clock, ari)
     task = asyncio.create_task(service.run(), name="test:call-service")
     try:
