@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import math
 import re
-from datetime import UTC, datetime
+import time
 
 # Q.850 causes as Asterisk names them in ``ChannelDestroyed.cause_txt`` (main/channel.c).
 CAUSE_TEXTS: dict[int, str] = {
@@ -54,10 +56,16 @@ def cause_text(cause: int) -> str:
     return CAUSE_TEXTS.get(cause, "Unknown")
 
 
+@functools.lru_cache(maxsize=4)
+def _utc_second(second: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+
+
 def ari_timestamp(epoch_s: float) -> str:
     """``2026-11-28T17:41:11.334+0000``: UTC, milliseconds, offset without a colon."""
-    moment = datetime.fromtimestamp(epoch_s, tz=UTC)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}+0000"
+    second = math.floor(epoch_s)
+    millis = min(999, int((epoch_s - second) * 1000))
+    return f"{_utc_second(second)}.{millis:03d}+0000"
 
 
 _NAME_AND_NUMBER = re.compile(

@@ -157,6 +157,7 @@ async def test_custom_script_decides_each_ring(emu, http, connect):
         "0612345678",
     )
     assert script.rings[0].endpoint == "sdis77-op2"
+    assert (script.rings[0].active_calls, script.rings[1].active_calls) == (0, 1)
 
 
 async def test_caller_without_an_operator_hangs_up_when_patience_runs_out(emu, http, connect):
