@@ -305,3 +305,26 @@ async def test_one_websocket_serves_several_applications(emu, connect):
         ]
     ]
     assert started == [(LAB_APP, ["18"]), ("other-app", ["112"])]
+
+
+async def test_stop_closes_event_websockets_and_ends_open_calls():
+    emu = Emulator(ScaledClock(20.0), users={"u": "p"}, app=LAB_APP)
+    await emu.start()
+    root = emu.base_url.replace("http://", "ws://")
+    async with aiohttp.ClientSession() as http:
+        await stop_while_connected(emu, http, f"{root}/events?app={LAB_APP}&api_key=u:p")
+
+
+async def stop_while_connected(emu: Emulator, http: aiohttp.ClientSession, url: str) -> None:
+    log = EventLog(await http.ws_connect(url))
+    await until(lambda: emu.applications() != [])
+    caller = await emu.place_call("18", CALLER_NUMBER, patience_s=600.0)
+    await log.wait_for("StasisStart")
+    started = time.monotonic()
+    await emu.stop()
+    await log._reader  # the server closed the websocket
+    assert time.monotonic() - started < 5.0
+    record = emu.call(caller.channel_id)
+    assert record is not None
+    assert record.ended_by == "emulator"
+    assert emu.pbx.timers.pending == 0
