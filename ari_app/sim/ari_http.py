@@ -6,6 +6,7 @@ import base64
 import binascii
 import platform
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from aiohttp import web
@@ -21,27 +22,31 @@ from ari_app.sim.streams import EventStreams
 from ari_app.sim.wire import HANGUP_REASONS, NORMAL_CLEARING, ari_timestamp
 
 EMULATED_VERSION = "GIT-master-f0c1c1a7b7"
-DEVICE_STATES = {
-    "NOT_INUSE",
-    "INUSE",
-    "BUSY",
-    "INVALID",
-    "UNAVAILABLE",
-    "RINGING",
-    "RINGINUSE",
-    "ONHOLD",
-}
-PLAYBACK_OPERATIONS = {"restart", "pause", "unpause", "reverse", "forward"}
-MODULES = {
-    "res_ari.so": ("Asterisk RESTful Interface", 11),
-    "res_stasis.so": ("Stasis application support", 14),
-    "app_stasis.so": ("Stasis dialplan application", 0),
-    "res_pjsip.so": ("Basic SIP resource", 48),
-    "chan_pjsip.so": ("PJSIP Channel Driver", 0),
-    "res_stasis_playback.so": ("Stasis application playback support", 2),
-    "res_stasis_recording.so": ("Stasis application recording support", 2),
-    "res_musiconhold.so": ("Music On Hold Resource", 2),
-}
+DEVICE_STATES = frozenset(
+    {
+        "NOT_INUSE",
+        "INUSE",
+        "BUSY",
+        "INVALID",
+        "UNAVAILABLE",
+        "RINGING",
+        "RINGINUSE",
+        "ONHOLD",
+    }
+)
+PLAYBACK_OPERATIONS = frozenset({"restart", "pause", "unpause", "reverse", "forward"})
+MODULES: Mapping[str, tuple[str, int]] = MappingProxyType(
+    {
+        "res_ari.so": ("Asterisk RESTful Interface", 11),
+        "res_stasis.so": ("Stasis application support", 14),
+        "app_stasis.so": ("Stasis dialplan application", 0),
+        "res_pjsip.so": ("Basic SIP resource", 48),
+        "chan_pjsip.so": ("PJSIP Channel Driver", 0),
+        "res_stasis_playback.so": ("Stasis application playback support", 2),
+        "res_stasis_recording.so": ("Stasis application recording support", 2),
+        "res_musiconhold.so": ("Music On Hold Resource", 2),
+    }
+)
 
 
 def authenticated_user(request: web.Request, users: Mapping[str, str]) -> str | None:

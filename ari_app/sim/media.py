@@ -25,9 +25,11 @@ if TYPE_CHECKING:
     from ari_app.sim.pbx import Pbx
 
 # File extensions Asterisk has formats for (ast_get_format_for_file_ext).
-RECORDING_FORMATS = {"wav", "wav16", "gsm", "ulaw", "alaw", "sln", "slin", "g722", "g729", "ogg"}
-TERMINATE_ON = {"none", "any", "*", "#"}
-IF_EXISTS = {"fail", "overwrite", "append"}
+RECORDING_FORMATS = frozenset(
+    {"wav", "wav16", "gsm", "ulaw", "alaw", "sln", "slin", "g722", "g729", "ogg"}
+)
+TERMINATE_ON = frozenset({"none", "any", "*", "#"})
+IF_EXISTS = frozenset({"fail", "overwrite", "append"})
 
 Owner = Channel | Bridge
 
