@@ -83,7 +83,8 @@ class LiveRecording:
             "target_uri": target_uri(self.owner),
         }
         if self.duration_s is not None:
-            body["duration"] = int(self.duration_s)
+            # Whole seconds, as Asterisk reports; the epsilon absorbs clock arithmetic.
+            body["duration"] = int(self.duration_s + 1e-6)
         return body
 
 

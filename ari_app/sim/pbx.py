@@ -8,7 +8,6 @@ dicts, so the cost of an operation does not grow with the number of calls.
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,8 +25,6 @@ from ari_app.sim.model import OUTGOING_LINE, Bridge, Channel, ChannelKind, Locat
 from ari_app.sim.sounds import SoundLibrary
 from ari_app.sim.timers import Timers
 from ari_app.sim.wire import NORMAL_CLEARING, cause_text
-
-log = logging.getLogger(__name__)
 
 # Bridge type attributes ``POST /bridges?type=`` accepts.
 BRIDGE_ATTRIBUTES = frozenset(

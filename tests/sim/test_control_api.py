@@ -111,7 +111,7 @@ async def test_application_hanging_up_a_ringing_position_ends_the_dial(emu, http
 
 async def test_operator_hangs_up_after_talk_time_and_the_caller_stays(emu, http, connect):
     log = await connect()
-    emu.set_script("sdis77-op1", Answer(after_s=0.5, talk_s=3.0))
+    emu.set_script("sdis77-op1", Answer(after_s=0.5, talk_s=10.0))
     caller = await answered_caller(emu, http, log)
     _, operator = await originate(http, emu, "sdis77-op1")
     await log.wait_for("StasisStart", lambda e: e["channel"]["id"] == operator["id"])
@@ -178,12 +178,12 @@ async def test_caller_without_an_operator_hangs_up_when_patience_runs_out(emu, h
 async def test_caller_talking_to_an_operator_keeps_waiting_past_patience(emu, http, connect):
     log = await connect()
     emu.set_script("sdis77-op1", Answer(after_s=0.1))
-    caller = await answered_caller(emu, http, log, patience_s=3.0)
+    caller = await answered_caller(emu, http, log, patience_s=20.0)
     _, operator = await originate(http, emu, "sdis77-op1")
     await log.wait_for("StasisStart", lambda e: e["channel"]["id"] == operator["id"])
     await bridge_with(emu, http, caller, operator["id"])
-    other = await answered_caller(emu, http, log, patience_s=4.0)
-    # The second caller gives up after 4 s: the first, talking, is still there.
+    other = await answered_caller(emu, http, log, patience_s=25.0)
+    # The second caller gives up after 25 s: the first, talking since, is still there.
     await log.wait_for("StasisEnd", lambda e: e["channel"]["id"] == other)
     assert caller in {c["id"] for c in emu.channels()}
     record = emu.call(caller)

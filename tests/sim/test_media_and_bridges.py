@@ -29,11 +29,13 @@ async def test_playbacks_on_a_channel_play_one_after_another(emu, http, connect)
     log = await connect()
     caller = await answered_caller(emu, http, log)
     url = f"{emu.base_url}/channels/{caller}/play"
-    _, first = await post(http, url, media="sound:hello-world")
+    _, first = await post(http, url, media="tone:ring")  # plays until stopped
     _, second = await post(http, url, media="sound:beep")
     assert (first["state"], second["state"]) == ("queued", "queued")
     async with http.get(f"{emu.base_url}/playbacks/{second['id']}") as response:
         assert (await response.json())["state"] == "queued"
+    async with http.delete(f"{emu.base_url}/playbacks/{first['id']}") as response:
+        assert response.status == 204
     await log.wait_for("PlaybackFinished", lambda e: e["playback"]["id"] == second["id"])
     order = [
         (e["type"], e["playback"]["id"]) for e in log.events if e["type"].startswith("Playback")
@@ -52,7 +54,7 @@ async def test_stopping_a_playback_finishes_it_and_forgets_the_queued_one(emu, h
     log = await connect()
     caller = await answered_caller(emu, http, log)
     url = f"{emu.base_url}/channels/{caller}/play"
-    _, playing = await post(http, url, media="sound:tt-monkeys")
+    _, playing = await post(http, url, media="tone:ring")
     _, queued = await post(http, url, media="sound:beep", playbackId="my-playback")
     assert queued["id"] == "my-playback"
     async with http.delete(f"{emu.base_url}/playbacks/{queued['id']}") as response:
