@@ -142,6 +142,8 @@ class AriResources:
         add("POST", "/channels/{channelId}/record", self.channel_record)
         add("GET", "/channels/{channelId}/variable", self.channel_variable)
         add("POST", "/channels/{channelId}/variable", self.set_channel_variable)
+        add("GET", "/channels/{channelId}/variables", not_emulated)
+        add("POST", "/channels/{channelId}/variables", not_emulated)
         add("POST", "/channels/{channelId}/snoop", not_emulated)
         add("POST", "/channels/{channelId}/snoop/{snoopId}", not_emulated)
         add("POST", "/channels/{channelId}/dial", self.dial)
@@ -164,6 +166,8 @@ class AriResources:
         add("POST", "/bridges/{bridgeId}/record", self.bridge_record)
         add("GET", "/bridges/{bridgeId}/variable", self.bridge_variable)
         add("POST", "/bridges/{bridgeId}/variable", self.set_bridge_variable)
+        add("GET", "/bridges/{bridgeId}/variables", not_emulated)
+        add("POST", "/bridges/{bridgeId}/variables", not_emulated)
         # recordings
         add("GET", "/recordings/stored", self.stored_recordings)
         add("GET", "/recordings/stored/{recordingName}", self.stored_recording)
