@@ -1,0 +1,85 @@
+"""Each reference trace (a to n) replayed against the emulator gives the same events and answers."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+import pytest
+
+from ari_app.sim import Emulator, NoAnswer
+from tests.sim.lab import lab_emulator
+from tests.sim.reference import TRACE_LETTERS, load_trace, reference_dir
+from tests.sim.replay import Replay, TraceMismatch
+from tests.sim.scenarios import SCENARIOS
+
+pytestmark = pytest.mark.skipif(
+    reference_dir() is None,
+    reason="ARI reference traces not found (set ARI_REFERENCE_DIR)",
+)
+
+
+async def replay(
+    letter: str,
+    lines: list[dict[str, Any]] | None = None,
+    setup: Callable[[Emulator], None] | None = None,
+) -> None:
+    scenario = SCENARIOS[letter]
+    emu = lab_emulator(scenario.speed)
+    if setup is not None:
+        setup(emu)
+    await emu.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            run = Replay(emu, session, lines or load_trace(letter), scenario)
+            try:
+                await run.run()
+            finally:
+                await run.aclose()
+    finally:
+        await emu.stop()
+
+
+def test_every_trace_has_a_scenario() -> None:
+    base = reference_dir()
+    assert base is not None
+    letters = sorted(path.name[0] for path in (base / "traces").glob("*.jsonl"))
+    assert letters == list(TRACE_LETTERS) == sorted(SCENARIOS)
+
+
+@pytest.mark.parametrize("letter", list(TRACE_LETTERS))
+async def test_emulator_reproduces_trace(letter: str) -> None:
+    await replay(letter)
+
+
+async def test_replay_fails_when_a_cause_code_drifts() -> None:
+    lines = copy.deepcopy(load_trace("b"))
+    destroyed = next(line for line in lines if line.get("type") == "ChannelDestroyed")
+    destroyed["event"]["cause"] = 18
+    with pytest.raises(TraceMismatch, match="cause"):
+        await replay("b", lines)
+
+
+async def test_replay_fails_when_an_error_body_drifts() -> None:
+    lines = copy.deepcopy(load_trace("c"))
+    failed = next(line for line in lines if line.get("status") == 500)
+    failed["response"] = {"message": "Allocation failed"}
+    with pytest.raises(TraceMismatch, match="keys differ"):
+        await replay("c", lines)
+
+
+async def test_replay_fails_when_the_emulator_sends_an_event_the_trace_lacks() -> None:
+    lines = copy.deepcopy(load_trace("a"))
+    last = max(i for i, line in enumerate(lines) if line.get("type") == "BridgeDestroyed")
+    del lines[last]
+    with pytest.raises(TraceMismatch, match="unexpected event"):
+        await replay("a", lines)
+
+
+async def test_replay_fails_when_the_emulator_sends_other_events() -> None:
+    # The busy position rings instead: ChannelStateChange where the trace has
+    # ChannelHangupRequest.
+    with pytest.raises(TraceMismatch, match="instead"):
+        await replay("b", setup=lambda emu: emu.set_script("sdis77-op2", NoAnswer()))
