@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
+from tests.reference_dir import reference_dir
 from tests.sim.lab import lab_emulator
-from tests.sim.reference import reference_dir
-
-pytestmark = pytest.mark.skipif(reference_dir() is None, reason="ARI reference not found")
 
 
 def spec_operations() -> list[tuple[str, str]]:
     base = reference_dir()
-    assert base is not None
     operations = []
     for path in sorted((base / "api-docs").glob("*.json")):
         spec = json.loads(path.read_text())
