@@ -11,6 +11,7 @@ subscription (trace h).
 
 from __future__ import annotations
 
+from collections.abc import ValuesView
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -87,6 +88,10 @@ class Applications:
 
     def all(self) -> list[Application]:
         return list(self._apps.values())
+
+    def view(self) -> ValuesView[Application]:
+        """The applications, without a copy (do not change the registry while iterating)."""
+        return self._apps.values()
 
     def attach(self, name: str, sink: EventSink) -> EventSink | None:
         """Bind ``name`` to ``sink``, creating it if needed; return the sink it replaced."""

@@ -6,6 +6,7 @@ import base64
 import binascii
 import platform
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from aiohttp import web
@@ -21,27 +22,31 @@ from ari_app.sim.streams import EventStreams
 from ari_app.sim.wire import HANGUP_REASONS, NORMAL_CLEARING, ari_timestamp
 
 EMULATED_VERSION = "GIT-master-f0c1c1a7b7"
-DEVICE_STATES = {
-    "NOT_INUSE",
-    "INUSE",
-    "BUSY",
-    "INVALID",
-    "UNAVAILABLE",
-    "RINGING",
-    "RINGINUSE",
-    "ONHOLD",
-}
-PLAYBACK_OPERATIONS = {"restart", "pause", "unpause", "reverse", "forward"}
-MODULES = {
-    "res_ari.so": ("Asterisk RESTful Interface", 11),
-    "res_stasis.so": ("Stasis application support", 14),
-    "app_stasis.so": ("Stasis dialplan application", 0),
-    "res_pjsip.so": ("Basic SIP resource", 48),
-    "chan_pjsip.so": ("PJSIP Channel Driver", 0),
-    "res_stasis_playback.so": ("Stasis application playback support", 2),
-    "res_stasis_recording.so": ("Stasis application recording support", 2),
-    "res_musiconhold.so": ("Music On Hold Resource", 2),
-}
+DEVICE_STATES = frozenset(
+    {
+        "NOT_INUSE",
+        "INUSE",
+        "BUSY",
+        "INVALID",
+        "UNAVAILABLE",
+        "RINGING",
+        "RINGINUSE",
+        "ONHOLD",
+    }
+)
+PLAYBACK_OPERATIONS = frozenset({"restart", "pause", "unpause", "reverse", "forward"})
+MODULES: Mapping[str, tuple[str, int]] = MappingProxyType(
+    {
+        "res_ari.so": ("Asterisk RESTful Interface", 11),
+        "res_stasis.so": ("Stasis application support", 14),
+        "app_stasis.so": ("Stasis dialplan application", 0),
+        "res_pjsip.so": ("Basic SIP resource", 48),
+        "chan_pjsip.so": ("PJSIP Channel Driver", 0),
+        "res_stasis_playback.so": ("Stasis application playback support", 2),
+        "res_stasis_recording.so": ("Stasis application recording support", 2),
+        "res_musiconhold.so": ("Music On Hold Resource", 2),
+    }
+)
 
 
 def authenticated_user(request: web.Request, users: Mapping[str, str]) -> str | None:
@@ -137,6 +142,8 @@ class AriResources:
         add("POST", "/channels/{channelId}/record", self.channel_record)
         add("GET", "/channels/{channelId}/variable", self.channel_variable)
         add("POST", "/channels/{channelId}/variable", self.set_channel_variable)
+        add("GET", "/channels/{channelId}/variables", not_emulated)
+        add("POST", "/channels/{channelId}/variables", not_emulated)
         add("POST", "/channels/{channelId}/snoop", not_emulated)
         add("POST", "/channels/{channelId}/snoop/{snoopId}", not_emulated)
         add("POST", "/channels/{channelId}/dial", self.dial)
@@ -159,6 +166,8 @@ class AriResources:
         add("POST", "/bridges/{bridgeId}/record", self.bridge_record)
         add("GET", "/bridges/{bridgeId}/variable", self.bridge_variable)
         add("POST", "/bridges/{bridgeId}/variable", self.set_bridge_variable)
+        add("GET", "/bridges/{bridgeId}/variables", not_emulated)
+        add("POST", "/bridges/{bridgeId}/variables", not_emulated)
         # recordings
         add("GET", "/recordings/stored", self.stored_recordings)
         add("GET", "/recordings/stored/{recordingName}", self.stored_recording)

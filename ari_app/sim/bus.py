@@ -33,7 +33,7 @@ class EventBus:
     def channel_recipients(self, channel: Channel) -> Recipients:
         result: Recipients = []
         endpoint = channel.endpoint
-        for app in self._apps.all():
+        for app in self._apps.view():
             if app.sink is None:
                 continue
             copies = 1 if channel.id in app.channels else 0
@@ -44,11 +44,11 @@ class EventBus:
         return result
 
     def bridge_recipients(self, bridge: Bridge) -> Recipients:
-        return [(a, 1) for a in self._apps.all() if a.sink is not None and bridge.id in a.bridges]
+        return [(a, 1) for a in self._apps.view() if a.sink is not None and bridge.id in a.bridges]
 
     def endpoint_recipients(self, tech: str, resource: str) -> Recipients:
         result: Recipients = []
-        for app in self._apps.all():
+        for app in self._apps.view():
             if app.sink is not None:
                 copies = app.endpoint_copies(tech, resource)
                 if copies:
@@ -56,7 +56,7 @@ class EventBus:
         return result
 
     def device_recipients(self, device: str) -> Recipients:
-        return [(a, 1) for a in self._apps.all() if a.sink is not None and device in a.devices]
+        return [(a, 1) for a in self._apps.view() if a.sink is not None and device in a.devices]
 
     def app_recipients(self, name: str) -> Recipients:
         app = self._apps.get(name)

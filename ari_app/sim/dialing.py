@@ -232,6 +232,7 @@ class Dialer:
             caller_name=caller.name if caller else "",
             caller_number=caller.number if caller else "",
             now=self._pbx.now(),
+            active_calls=sum(1 for c in endpoint.channel_ids if c != channel_id),
         )
         return endpoint.script.on_ring(ring)
 

@@ -10,7 +10,9 @@ was placed for (the trace lab hard-codes ``vcta-test``).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,26 +56,28 @@ Step = NoOp | SetCallerId | AnswerStep | Wait | StasisStep | Echo | HangupStep
 _EMERGENCY: list[Step] = [NoOp("Emergency call"), StasisStep(), HangupStep()]
 
 # context -> [(extension pattern, steps from priority 1)]
-LAB_DIALPLAN: dict[str, list[tuple[str, list[Step]]]] = {
-    "from-carrier": [("18", _EMERGENCY), ("112", _EMERGENCY), ("_X.", _EMERGENCY)],
-    "operators": [
-        ("600", [AnswerStep(), Echo(), HangupStep()]),
-        ("_X.", [HangupStep(21)]),
-    ],
-    "test-callers": [
-        (
-            "18",
-            [
-                NoOp("Local test caller"),
-                SetCallerId("Local test", "0600000018"),
-                StasisStep(),
-                HangupStep(),
-            ],
-        ),
-        ("112", [NoOp("Local test caller"), StasisStep(), HangupStep()]),
-        ("wait", [AnswerStep(), Wait(600.0), HangupStep()]),
-    ],
-}
+LAB_DIALPLAN: Mapping[str, list[tuple[str, list[Step]]]] = MappingProxyType(
+    {
+        "from-carrier": [("18", _EMERGENCY), ("112", _EMERGENCY), ("_X.", _EMERGENCY)],
+        "operators": [
+            ("600", [AnswerStep(), Echo(), HangupStep()]),
+            ("_X.", [HangupStep(21)]),
+        ],
+        "test-callers": [
+            (
+                "18",
+                [
+                    NoOp("Local test caller"),
+                    SetCallerId("Local test", "0600000018"),
+                    StasisStep(),
+                    HangupStep(),
+                ],
+            ),
+            ("112", [NoOp("Local test caller"), StasisStep(), HangupStep()]),
+            ("wait", [AnswerStep(), Wait(600.0), HangupStep()]),
+        ],
+    }
+)
 
 
 def _matches(pattern: str, exten: str) -> bool:

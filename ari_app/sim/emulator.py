@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from aiohttp import web
@@ -31,7 +32,7 @@ from ari_app.sim.sounds import SoundLibrary
 from ari_app.sim.streams import EventStreams
 from ari_app.sim.wire import parse_callerid
 
-DEFAULT_USERS = {"ari-app": "secret"}
+DEFAULT_USERS: Mapping[str, str] = MappingProxyType({"ari-app": "secret"})
 DEFAULT_ASTERISK_ID = "02:fc:00:00:00:01"
 SHUTDOWN_TIMEOUT_S = 2.0
 

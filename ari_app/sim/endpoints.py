@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from ari_app.sim.bus import EventBus
@@ -11,7 +13,7 @@ from ari_app.sim.scripts import NoAnswer, PositionScript
 
 PJSIP = "PJSIP"
 # Technologies Asterisk knows; only PJSIP has endpoints to list.
-KNOWN_TECHS = {"pjsip": PJSIP, "local": "Local"}
+KNOWN_TECHS: Mapping[str, str] = MappingProxyType({"pjsip": PJSIP, "local": "Local"})
 
 
 @dataclass(eq=False)

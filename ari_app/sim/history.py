@@ -62,11 +62,17 @@ class CallRecord:
 
 
 class CallHistory:
+    """All caller records, with running counts (``counts()`` costs nothing per call)."""
+
     def __init__(self) -> None:
         self._records: dict[str, CallRecord] = {}
+        self._live = 0
+        self._talked = 0
+        self._lost = 0
 
     def open(self, record: CallRecord) -> CallRecord:
         self._records[record.channel_id] = record
+        self._live += 1
         return record
 
     def get(self, channel_id: str) -> CallRecord | None:
@@ -81,23 +87,22 @@ class CallHistory:
         return len(self._records)
 
     def counts(self) -> dict[str, int]:
-        """Calls so far, still live, that talked to an operator, lost; without copying."""
-        records = self._records.values()
+        """Calls so far, still live, that talked to an operator, lost."""
         return {
             "calls": len(self._records),
-            "calls_live": sum(not r.ended for r in records),
-            "calls_talked": sum(r.talked for r in records),
-            "calls_lost": sum(r.lost for r in records),
+            "calls_live": self._live,
+            "calls_talked": self._talked,
+            "calls_lost": self._lost,
         }
 
-    @staticmethod
-    def start_talking(record: CallRecord, now: float, endpoint: str) -> None:
+    def start_talking(self, record: CallRecord, now: float, endpoint: str) -> None:
         if record.talking_since is not None:
             return
         record.talking_since = now
         if record.first_talk_at is None:
             record.first_talk_at = now
             record.first_talk_endpoint = endpoint
+            self._talked += 1
 
     @staticmethod
     def stop_talking(record: CallRecord, now: float) -> None:
@@ -114,6 +119,8 @@ class CallHistory:
         record.ended_at = now
         record.ended_by = ended_by
         record.cause = cause
+        self._live -= 1
+        self._lost += not record.talked
 
 
 def record_to_json(record: CallRecord) -> dict[str, Any]:

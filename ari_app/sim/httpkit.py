@@ -22,8 +22,8 @@ from ari_app.sim.errors import AriError
 log = logging.getLogger(__name__)
 
 METHOD_ORDER = ("GET", "POST", "PUT", "DELETE")
-_TRUE = {"yes", "true", "y", "t", "1", "on"}
-_FALSE = {"no", "false", "n", "f", "0", "off"}
+_TRUE = frozenset({"yes", "true", "y", "t", "1", "on"})
+_FALSE = frozenset({"no", "false", "n", "f", "0", "off"})
 
 
 @dataclass

@@ -25,9 +25,11 @@ if TYPE_CHECKING:
     from ari_app.sim.pbx import Pbx
 
 # File extensions Asterisk has formats for (ast_get_format_for_file_ext).
-RECORDING_FORMATS = {"wav", "wav16", "gsm", "ulaw", "alaw", "sln", "slin", "g722", "g729", "ogg"}
-TERMINATE_ON = {"none", "any", "*", "#"}
-IF_EXISTS = {"fail", "overwrite", "append"}
+RECORDING_FORMATS = frozenset(
+    {"wav", "wav16", "gsm", "ulaw", "alaw", "sln", "slin", "g722", "g729", "ogg"}
+)
+TERMINATE_ON = frozenset({"none", "any", "*", "#"})
+IF_EXISTS = frozenset({"fail", "overwrite", "append"})
 
 Owner = Channel | Bridge
 
@@ -81,7 +83,8 @@ class LiveRecording:
             "target_uri": target_uri(self.owner),
         }
         if self.duration_s is not None:
-            body["duration"] = int(self.duration_s)
+            # Whole seconds, as Asterisk reports; the epsilon absorbs clock arithmetic.
+            body["duration"] = int(self.duration_s + 1e-6)
         return body
 
 

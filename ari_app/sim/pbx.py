@@ -8,7 +8,6 @@ dicts, so the cost of an operation does not grow with the number of calls.
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,18 +26,18 @@ from ari_app.sim.sounds import SoundLibrary
 from ari_app.sim.timers import Timers
 from ari_app.sim.wire import NORMAL_CLEARING, cause_text
 
-log = logging.getLogger(__name__)
-
 # Bridge type attributes ``POST /bridges?type=`` accepts.
-BRIDGE_ATTRIBUTES = {
-    "mixing",
-    "holding",
-    "dtmf_events",
-    "proxy_media",
-    "video_sfu",
-    "video_single",
-    "sdp_label",
-}
+BRIDGE_ATTRIBUTES = frozenset(
+    {
+        "mixing",
+        "holding",
+        "dtmf_events",
+        "proxy_media",
+        "video_sfu",
+        "video_single",
+        "sdp_label",
+    }
+)
 # A Local channel's other half learns of the hangup a moment later: both halves can be
 # hung up one after the other (trace i).
 LOCAL_TEARDOWN_S = 0.05

@@ -13,13 +13,15 @@ from typing import Protocol
 
 @dataclass(frozen=True, slots=True)
 class Ring:
-    """One call offered to a position."""
+    """One call offered to a position; ``active_calls`` counts its other channels (a script
+    may refuse busy when the operator is already on a call)."""
 
     endpoint: str
     channel_id: str
     caller_name: str
     caller_number: str
     now: float
+    active_calls: int = 0
 
 
 def _check_delay(name: str, value: float | None) -> None:

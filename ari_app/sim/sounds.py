@@ -3,28 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 
 # Durations of a few Asterisk core sounds, in seconds; hello-world and beep as measured
 # in the traces (1.40 s and 0.42 s), the others approximate.
-CORE_SOUNDS: dict[str, float] = {
-    "hello-world": 1.4,
-    "beep": 0.42,
-    "demo-congrats": 5.0,
-    "pls-hold-while-try": 2.6,
-    "please-try-again": 1.2,
+CORE_SOUNDS: Mapping[str, float] = MappingProxyType(
+    {
+        "hello-world": 1.4,
+        "beep": 0.42,
+        "demo-congrats": 5.0,
+        "pls-hold-while-try": 2.6,
+        "please-try-again": 1.2,
+        "queue-periodic-announce": 4.6,
     "queue-thankyou": 1.6,
-    "queue-callswaiting": 1.9,
-    "queue-holdtime": 1.5,
-    "queue-youarenext": 1.3,
-    "tt-monkeys": 9.0,
-    "tt-weasels": 2.8,
-    "vm-goodbye": 0.9,
-    "silence/1": 1.0,
-    "silence/2": 2.0,
-    "silence/5": 5.0,
-    "silence/10": 10.0,
-    **{f"digits/{d}": 0.5 for d in "0123456789"},
-}
+        "queue-callswaiting": 1.9,
+        "queue-holdtime": 1.5,
+        "queue-youarenext": 1.3,
+        "tt-monkeys": 9.0,
+        "tt-weasels": 2.8,
+        "vm-goodbye": 0.9,
+        "silence/1": 1.0,
+        "silence/2": 2.0,
+        "silence/5": 5.0,
+        "silence/10": 10.0,
+        **{f"digits/{d}": 0.5 for d in "0123456789"},
+    }
+)
 
 # Duration of a sound declared without one (``--sound name``), and of each digit,
 # number or character said by the ``digits:``, ``number:`` and ``characters:`` schemes.

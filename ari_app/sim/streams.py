@@ -85,6 +85,7 @@ class EventStreams:
                         }
                     )
                 )
+        log.info("event websocket open", extra={"apps": ",".join(app_names)})
         sender = asyncio.create_task(stream.run(), name=f"events-{','.join(app_names)}")
         try:
             async for _message in ws:
@@ -100,6 +101,7 @@ class EventStreams:
             self._streams.discard(stream)
             stream.stop()
             self._apps.detach(stream)
+            log.info("event websocket closed", extra={"apps": ",".join(stream.apps)})
 
     async def drop(self, app: str | None = None) -> int:
         """Close (server side) the websockets of ``app``, or all; return how many."""

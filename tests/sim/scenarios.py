@@ -70,8 +70,9 @@ SCENARIOS: dict[str, Scenario] = {
             49: [open_ws],
         },
     ),
-    # Speed 1: the two halves of a Local channel are hung up one after the other.
-    "i": Scenario("i", {38: [call()]}, speed=1.0),
+    # Slow clock: the two halves of a Local channel are hung up one after the other
+    # within the 50 ms (clock) the second half takes to follow; nothing else waits.
+    "i": Scenario("i", {38: [call()]}, speed=0.1),
     "j": Scenario(
         "j",
         {1: [call()], 4: [dtmf("1795887787.23", "18#")], 12: [caller_hangs_up("1795887787.23")]},
@@ -82,5 +83,7 @@ SCENARIOS: dict[str, Scenario] = {
     "n": Scenario(
         "n",
         {1: [registers("sdis83-op2", True)], 2: [call()], 66: [registers("sdis83-op2", False)]},
+        # The operator hangs up 4 s after answering: leave the replay time to bridge it.
+        speed=4.0,
     ),
 }

@@ -10,15 +10,11 @@ import aiohttp
 import pytest
 
 from ari_app.sim import Emulator, NoAnswer
+from tests.reference_dir import reference_dir
 from tests.sim.lab import lab_emulator
-from tests.sim.reference import TRACE_LETTERS, load_trace, reference_dir
+from tests.sim.reference import TRACE_LETTERS, load_trace
 from tests.sim.replay import Replay, TraceMismatch
 from tests.sim.scenarios import SCENARIOS
-
-pytestmark = pytest.mark.skipif(
-    reference_dir() is None,
-    reason="ARI reference traces not found (set ARI_REFERENCE_DIR)",
-)
 
 
 async def replay(
@@ -43,7 +39,9 @@ async def replay(
 
 
 def test_every_trace_has_a_scenario() -> None:
-    assert sorted(SCENARIOS) == list(TRACE_LETTERS)
+    base = reference_dir()
+    letters = sorted(path.name[0] for path in (base / "traces").glob("*.jsonl"))
+    assert letters == list(TRACE_LETTERS) == sorted(SCENARIOS)
 
 
 @pytest.mark.parametrize("letter", list(TRACE_LETTERS))

@@ -111,7 +111,7 @@ async def test_application_hanging_up_a_ringing_position_ends_the_dial(emu, http
 
 async def test_operator_hangs_up_after_talk_time_and_the_caller_stays(emu, http, connect):
     log = await connect()
-    emu.set_script("sdis77-op1", Answer(after_s=0.5, talk_s=3.0))
+    emu.set_script("sdis77-op1", Answer(after_s=0.5, talk_s=10.0))
     caller = await answered_caller(emu, http, log)
     _, operator = await originate(http, emu, "sdis77-op1")
     await log.wait_for("StasisStart", lambda e: e["channel"]["id"] == operator["id"])
@@ -157,6 +157,7 @@ async def test_custom_script_decides_each_ring(emu, http, connect):
         "0612345678",
     )
     assert script.rings[0].endpoint == "sdis77-op2"
+    assert (script.rings[0].active_calls, script.rings[1].active_calls) == (0, 1)
 
 
 async def test_caller_without_an_operator_hangs_up_when_patience_runs_out(emu, http, connect):
@@ -177,12 +178,12 @@ async def test_caller_without_an_operator_hangs_up_when_patience_runs_out(emu, h
 async def test_caller_talking_to_an_operator_keeps_waiting_past_patience(emu, http, connect):
     log = await connect()
     emu.set_script("sdis77-op1", Answer(after_s=0.1))
-    caller = await answered_caller(emu, http, log, patience_s=3.0)
+    caller = await answered_caller(emu, http, log, patience_s=20.0)
     _, operator = await originate(http, emu, "sdis77-op1")
     await log.wait_for("StasisStart", lambda e: e["channel"]["id"] == operator["id"])
     await bridge_with(emu, http, caller, operator["id"])
-    other = await answered_caller(emu, http, log, patience_s=4.0)
-    # The second caller gives up after 4 s: the first, talking, is still there.
+    other = await answered_caller(emu, http, log, patience_s=25.0)
+    # The second caller gives up after 25 s: the first, talking since, is still there.
     await log.wait_for("StasisEnd", lambda e: e["channel"]["id"] == other)
     assert caller in {c["id"] for c in emu.channels()}
     record = emu.call(caller)
@@ -304,3 +305,26 @@ async def test_one_websocket_serves_several_applications(emu, connect):
         ]
     ]
     assert started == [(LAB_APP, ["18"]), ("other-app", ["112"])]
+
+
+async def test_stop_closes_event_websockets_and_ends_open_calls():
+    emu = Emulator(ScaledClock(20.0), users={"u": "p"}, app=LAB_APP)
+    await emu.start()
+    root = emu.base_url.replace("http://", "ws://")
+    async with aiohttp.ClientSession() as http:
+        await stop_while_connected(emu, http, f"{root}/events?app={LAB_APP}&api_key=u:p")
+
+
+async def stop_while_connected(emu: Emulator, http: aiohttp.ClientSession, url: str) -> None:
+    log = EventLog(await http.ws_connect(url))
+    await until(lambda: emu.applications() != [])
+    caller = await emu.place_call("18", CALLER_NUMBER, patience_s=600.0)
+    await log.wait_for("StasisStart")
+    started = time.monotonic()
+    await emu.stop()
+    await log._reader  # the server closed the websocket
+    assert time.monotonic() - started < 5.0
+    record = emu.call(caller.channel_id)
+    assert record is not None
+    assert record.ended_by == "emulator"
+    assert emu.pbx.timers.pending == 0

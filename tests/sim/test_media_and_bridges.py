@@ -29,11 +29,13 @@ async def test_playbacks_on_a_channel_play_one_after_another(emu, http, connect)
     log = await connect()
     caller = await answered_caller(emu, http, log)
     url = f"{emu.base_url}/channels/{caller}/play"
-    _, first = await post(http, url, media="sound:hello-world")
+    _, first = await post(http, url, media="tone:ring")  # plays until stopped
     _, second = await post(http, url, media="sound:beep")
     assert (first["state"], second["state"]) == ("queued", "queued")
     async with http.get(f"{emu.base_url}/playbacks/{second['id']}") as response:
         assert (await response.json())["state"] == "queued"
+    async with http.delete(f"{emu.base_url}/playbacks/{first['id']}") as response:
+        assert response.status == 204
     await log.wait_for("PlaybackFinished", lambda e: e["playback"]["id"] == second["id"])
     order = [
         (e["type"], e["playback"]["id"]) for e in log.events if e["type"].startswith("Playback")
@@ -52,7 +54,7 @@ async def test_stopping_a_playback_finishes_it_and_forgets_the_queued_one(emu, h
     log = await connect()
     caller = await answered_caller(emu, http, log)
     url = f"{emu.base_url}/channels/{caller}/play"
-    _, playing = await post(http, url, media="sound:tt-monkeys")
+    _, playing = await post(http, url, media="tone:ring")
     _, queued = await post(http, url, media="sound:beep", playbackId="my-playback")
     assert queued["id"] == "my-playback"
     async with http.delete(f"{emu.base_url}/playbacks/{queued['id']}") as response:
@@ -264,3 +266,35 @@ async def test_endpoint_subscription_duplicates_channel_events(emu, http, connec
     assert types.count("Dial") == 6  # "", RINGING, ANSWER, each delivered twice
     assert types.count("StasisStart") == 1
     assert types[0] == "ChannelCreated"
+
+
+async def test_destroying_a_bridge_lets_its_channels_leave_first(emu, http, connect):
+    log = await connect()
+    caller = await answered_caller(emu, http, log)
+    bridge = await bridge_with(emu, http, caller, kind="holding")
+    async with http.delete(f"{emu.base_url}/bridges/{bridge}") as response:
+        assert response.status == 204
+    await log.wait_for("BridgeDestroyed")
+    assert [e["type"] for e in log.events][-2:] == ["ChannelLeftBridge", "BridgeDestroyed"]
+    assert caller in {c["id"] for c in emu.channels()}  # still in Stasis, bridged nowhere
+
+
+async def test_local_caller_not_answered_within_the_originate_timeout_goes(emu, http, connect):
+    log = await connect()
+    params = {
+        "endpoint": "Local/112@test-callers",
+        "context": "test-callers",
+        "extension": "wait",
+        "timeout": "2",
+    }
+    status, first = await post(http, f"{emu.base_url}/channels", **params)
+    assert status == 200
+    start = await log.wait_for("StasisStart")
+    assert (start["args"], start["channel"]["state"]) == (["112"], "Ring")
+    second = start["channel"]["id"]
+    await log.wait_for("StasisEnd", lambda e: e["channel"]["id"] == second)
+    assert emu.channels() == []
+    record = emu.call(second)
+    assert record is not None
+    assert (record.routing_key, record.lost) == ("112", True)
+    assert first["name"].endswith(";1")

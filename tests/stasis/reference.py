@@ -1,14 +1,9 @@
-"""Access to Asterisk's reference data: the Swagger specs and the recorded traces.
-
-The directory is ``$ARI_REFERENCE_DIR`` when set (to check against another recording),
-else the copy kept in the repository, ``tests/ari-reference/`` (see its README.md), so
-the conformance tests always run and fail when the client drifts from Asterisk.
-"""
+"""Access to Asterisk's reference data: the Swagger specs and the recorded traces
+(see tests/reference_dir.py for where they are)."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -17,29 +12,9 @@ from typing import Any
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-ENV_VAR = "ARI_REFERENCE_DIR"
+from tests.reference_dir import reference_dir
 
-
-def find_reference_dir() -> Path:
-    configured = os.environ.get(ENV_VAR)
-    if configured:
-        path = Path(configured)
-        if not (path / "api-docs").is_dir():
-            raise RuntimeError(
-                f"{ENV_VAR}={configured} has no api-docs/ directory; "
-                "point it at the ari-reference directory or unset it"
-            )
-        return path
-    return VENDORED
-
-
-VENDORED = REPO_ROOT / "tests" / "ari-reference"
-REFERENCE = find_reference_dir()
-
-
-def reference_dir() -> Path:
-    return REFERENCE
+REFERENCE = reference_dir()
 
 
 # --- Swagger ------------------------------------------------------------------------------
