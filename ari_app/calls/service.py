@@ -73,6 +73,7 @@ class ServiceStats:
     stream_losses: int = 0
     resyncs: int = 0
     moves: int = 0
+    ticks: int = 0  # supervisor passes
 
 
 class CallService:
@@ -314,6 +315,7 @@ class CallService:
     def tick(self) -> None:
         """One pass: wrap-ups that ended, mutual aid and last resort, then distribution."""
         now = self.clock.now()
+        self.stats.ticks += 1
         while self._wrap_ups and self._wrap_ups[0][0] <= now:
             _, position_id = heapq.heappop(self._wrap_ups)
             self._end_wrap_up(position_id)

@@ -293,8 +293,9 @@ class CallSession:
         ):
             await self._caller_left_early()
             return
-        await self._remember_unit()
         call = host.policy.calls[self.call_id]
+        if call.hops:
+            await self._remember_unit()  # a restart would route it to its first unit again
         if call.status is CallStatus.ROUTED:
             host.policy.call_waiting(self.call_id, host.clock.now())
         self.state = SessionState.WAITING

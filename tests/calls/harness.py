@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from ari_app.calls.service import CallService
 from ari_app.clock import ScaledClock
 from ari_app.sim import Answer, Emulator
 from ari_app.sim.scripts import PositionScript
-from ari_app.stasis import AriClient, AriConfig, EventStream
+from ari_app.stasis import AriClient, AriConfig, Backoff, EventStream
 from ari_app.stasis.stream import StreamTimings
 from ari_app.vcta import PolicyState, Topology, load_topology
 
@@ -26,6 +26,7 @@ APP = "vcta"
 USER, PASSWORD = "ari-app", "secret"
 # Simulated time runs this much faster than real time: a 20 s ring timeout takes 0.4 s.
 SPEED = 50.0
+RECONNECT_S = 0.3  # real seconds before the event stream comes back after a drop
 
 
 async def wait_until(
@@ -48,11 +49,37 @@ class Harness:
     topology: Topology
     clock: ScaledClock
     ari: AriClient
-    _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    _stream: EventStream | None = None
+    _task: asyncio.Task[None] | None = None
 
     @property
     def policy(self) -> PolicyState:
         return self.service.policy
+
+    async def restart(self) -> None:
+        """Stop the application as a crash would, and start a new one with an empty memory."""
+        await self._stop_application()
+        service, ari, stream = new_service(
+            emulator=self.emulator,
+            topology=self.topology,
+            clock=self.clock,
+            journal=self.journal,
+            recorder=self.recorder,
+            settings=self.service.settings,
+        )
+        self.service, self.ari, self._stream = service, ari, stream
+        self._task = asyncio.create_task(service.run(), name="test:call-service")
+        await wait_until(lambda: service.ready, what="the restarted application to be ready")
+
+    async def _stop_application(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.service.stop()
+        if self._stream is not None:
+            await self._stream.close()
+        await self.ari.close()
 
     async def call(
         self, routing_key: str = "18", number: str = "0612345678", patience_s: float | None = None
@@ -125,8 +152,10 @@ def new_service(
     settings: CallSettings,
 ) -> tuple[CallService, AriClient, EventStream]:
     config = AriConfig(emulator.base_url, USER, PASSWORD)
-    ari = AriClient(config)
-    stream = EventStream(config, APP, timings=StreamTimings())
+    ari = AriClient(config, max_connections=128)
+    # A fixed, short reconnection delay: tests act while the stream is down, then see it back.
+    backoff = Backoff(lambda: 1.0, initial=RECONNECT_S, maximum=RECONNECT_S)
+    stream = EventStream(config, APP, timings=StreamTimings(), backoff=backoff)
     service = CallService(
         ari=ari,
         events=stream,
@@ -145,20 +174,25 @@ async def running(
     *,
     topology: Topology | None = None,
     script: PositionScript | None = None,
-    online: Callable[[str], bool] = lambda endpoint: True,
+    scripts: dict[str, PositionScript] | None = None,
+    offline: tuple[str, ...] = (),
     speed: float = SPEED,
+    sounds: dict[str, float | None] | None = None,
     **settings: Any,
 ) -> AsyncIterator[Harness]:
-    """The emulator with every position of the topology, and the application connected."""
+    """The emulator with every position of the topology, and the application connected.
+
+    Positions answer after 1 s unless ``scripts`` (by endpoint resource) or ``script`` says
+    otherwise; those in ``offline`` are not registered.
+    """
     topology = topology or load_topology(EXAMPLE)
     clock = ScaledClock(speed)
-    emulator = Emulator(clock=clock, users={USER: PASSWORD}, app=APP)
+    emulator = Emulator(clock=clock, users={USER: PASSWORD}, app=APP, sounds=sounds)
     await emulator.start()
     for position in topology.position_by_id.values():
         resource = position.endpoint.split("/", 1)[1]
-        emulator.add_endpoint(
-            resource, script=script or Answer(after_s=1.0), online=online(position.endpoint)
-        )
+        chosen = (scripts or {}).get(resource) or script or Answer(after_s=1.0)
+        emulator.add_endpoint(resource, script=chosen, online=resource not in offline)
     journal = MemoryJournal()
     recorder = MemoryModeRecorder()
     call_settings = CallSettings(app_name=APP, **{"wrap_up_s": 0.0, **settings})
@@ -170,16 +204,11 @@ async def running(
         recorder=recorder,
         settings=call_settings,
     )
-    harness = Harness(emulator, service, journal, recorder, topology, clock, ari)
-    task = asyncio.create_task(service.run(), name="test:call-service")
+    harness = Harness(emulator, service, journal, recorder, topology, clock, ari, stream)
+    harness._task = asyncio.create_task(service.run(), name="test:call-service")
     try:
         await wait_until(lambda: service.ready, what="the application to be ready")
         yield harness
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await service.stop()
-        await stream.close()
-        await ari.close()
+        await harness._stop_application()
         await emulator.stop()
