@@ -1,0 +1,204 @@
+"""Saturation, mutual aid between neighbours, and the last resort: the once-a-second pass.
+
+- A unit is saturated when it has no free position and its queue is at ``max_queue`` or its
+  oldest call has waited ``max_wait``. Free positions are the available positions not already
+  needed by the calls waiting there.
+- A saturated unit whose outgoing mutual aid is on sends its oldest calls, one by one while it
+  stays saturated, to the best eligible neighbour: incoming mutual aid on, not saturated, more
+  free positions than its reserve, fewer overflow calls held than its cap, and not a unit the
+  call has already waited at. Best: lowest rank first, then most free positions, then id.
+- A call that has waited ``last_resort_after`` goes to the national backup unit when that unit
+  has more free positions than its reserve and holds fewer overflow calls than its cap, oldest
+  calls first, whatever the mutual-aid switches say (a caller waiting that long comes first).
+- A unit that receives calls in a pass does not send any in the same pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ari_app.vcta.decisions import Move, MoveKind
+from ari_app.vcta.state import LiveCall, PolicyState
+from ari_app.vcta.topology import Topology
+
+
+@dataclass(frozen=True, slots=True)
+class Saturation:
+    """Whether a unit is saturated, and a sentence saying why or why not."""
+
+    saturated: bool
+    reason: str
+
+
+def _saturation(
+    free: int, waiting: int, oldest_wait: float | None, max_queue: int, max_wait: float
+) -> Saturation:
+    if free > 0:
+        return Saturation(False, f"{free} free position{'s' if free > 1 else ''}")
+    if waiting >= max_queue:
+        return Saturation(True, f"no free position and {waiting} calls waiting (limit {max_queue})")
+    if oldest_wait is not None and oldest_wait >= max_wait:
+        return Saturation(
+            True,
+            f"no free position and the oldest call has waited {oldest_wait:.0f} s "
+            f"(limit {max_wait:.0f} s)",
+        )
+    return Saturation(False, "no free position, but the queue is within its limits")
+
+
+def saturation(state: PolicyState, unit_id: str, now: float) -> Saturation:
+    """Whether ``unit_id`` is saturated now, and why."""
+    unit = state.units[unit_id]
+    oldest = state.oldest_arrival(unit_id)
+    return _saturation(
+        state.free_positions(unit_id),
+        state.queue_length(unit_id),
+        None if oldest is None else now - oldest,
+        unit.max_queue,
+        unit.max_wait,
+    )
+
+
+def _is_saturated(
+    free: int, waiting: int, oldest_wait: float, max_queue: int, max_wait: float
+) -> bool:
+    """``_saturation`` without the sentence, for the hot path."""
+    return free <= 0 and (waiting >= max_queue or oldest_wait >= max_wait)
+
+
+class _Pass:
+    """Book-keeping of one pass: calls planned to arrive at each unit."""
+
+    def __init__(self, state: PolicyState, now: float) -> None:
+        self.state = state
+        self.units = state.units
+        self.now = now
+        self.planned_in: dict[str, int] = {}
+        self.moving: set[str] = set()
+        self.moves: list[Move] = []
+        self.full: set[str] = set()
+
+    def free(self, unit_id: str) -> int:
+        state = self.state
+        return (
+            state.available_count(unit_id)
+            - state.queue_length(unit_id)
+            - self.planned_in.get(unit_id, 0)
+        )
+
+    def held(self, unit_id: str) -> int:
+        return self.state.overflow_held(unit_id) + self.planned_in.get(unit_id, 0)
+
+    def has_room(self, unit_id: str) -> bool:
+        """Whether ``unit_id`` may take one more call: more free positions than its reserve
+        (so it has a free position and is not saturated) and fewer overflow calls than its cap.
+        """
+        if unit_id in self.full:
+            return False
+        unit = self.units[unit_id]
+        if self.free(unit_id) > unit.reserve and self.held(unit_id) < unit.overflow_cap:
+            return True
+        # Planned arrivals only grow during a pass: a unit without room stays without.
+        self.full.add(unit_id)
+        return False
+
+    def plan(self, call: LiveCall, to_unit: str, kind: MoveKind, reason: str) -> None:
+        self.moves.append(Move(call.call_id, call.unit, to_unit, kind, reason))
+        self.planned_in[to_unit] = self.planned_in.get(to_unit, 0) + 1
+        self.moving.add(call.call_id)
+
+
+def overflow_pass(topology: Topology, state: PolicyState, now: float) -> list[Move]:
+    """The moves to make now (mutual aid first, then last resort), each with its reason.
+
+    Nothing is changed: carry the moves out in order with ``PolicyState.move_call``.
+    """
+    book = _Pass(state, now)
+    for unit_id in state.layout.serving_units:
+        if state.queue_length(unit_id) and unit_id not in book.planned_in:
+            _mutual_aid_from(state, book, unit_id, now)
+    _last_resort(topology, state, book, now)
+    return book.moves
+
+
+def _mutual_aid_from(state: PolicyState, book: _Pass, unit_id: str, now: float) -> None:
+    layout = state.layout
+    ranks = layout.neighbour_ranks[unit_id]
+    if not ranks or not layout.outgoing[unit_id]:
+        return
+    unit = book.units[unit_id]
+    available = state.available_count(unit_id)
+    remaining = state.queue_length(unit_id)
+    oldest_kept: float | None = None
+    for call in state.waiting_calls(unit_id):
+        oldest = call.arrived_at if oldest_kept is None else oldest_kept
+        free = available - remaining
+        if not _is_saturated(free, remaining, now - oldest, unit.max_queue, unit.max_wait):
+            return
+        neighbour, rank, any_room = _best_neighbour(book, ranks, call)
+        if neighbour is None:
+            if not any_room:
+                return  # no neighbour can take any call: the others stay too
+            if oldest_kept is None:
+                oldest_kept = call.arrived_at
+            continue
+        status = _saturation(max(free, 0), remaining, now - oldest, unit.max_queue, unit.max_wait)
+        neighbour_unit = book.units[neighbour]
+        reason = (
+            f"{unit_id} saturated ({status.reason}); mutual aid to {neighbour}: rank {rank} "
+            f"neighbour with {book.free(neighbour)} free positions "
+            f"(reserve {neighbour_unit.reserve}) holding {book.held(neighbour)} of "
+            f"{neighbour_unit.overflow_cap} overflow calls"
+        )
+        book.plan(call, neighbour, MoveKind.MUTUAL_AID, reason)
+        remaining -= 1
+
+
+def _best_neighbour(
+    book: _Pass, ranks: tuple[tuple[str, ...], ...], call: LiveCall
+) -> tuple[str | None, int, bool]:
+    """The best neighbour for ``call`` and its rank; the flag says whether any neighbour has
+    room at all (it may have none for this call only because the call was there already)."""
+    incoming = book.state.layout.incoming
+    visited = call.visited
+    any_room = False
+    for index, rank in enumerate(ranks, start=1):
+        best: tuple[int, str] | None = None
+        for neighbour in rank:
+            if not incoming[neighbour] or not book.has_room(neighbour):
+                continue
+            any_room = True
+            if neighbour in visited:
+                continue
+            candidate = (-book.free(neighbour), neighbour)
+            if best is None or candidate < best:
+                best = candidate
+        if best is not None:
+            return best[1], index, True
+    return None, 0, any_room
+
+
+def _last_resort(topology: Topology, state: PolicyState, book: _Pass, now: float) -> None:
+    threshold = topology.last_resort_after
+    backup = state.serving_unit_for(topology.backup_unit, "")
+    candidates: list[LiveCall] = []
+    for unit_id in state.layout.serving_units:
+        if unit_id == backup:
+            continue
+        for call in state.waiting_calls(unit_id):
+            if now - call.arrived_at < threshold:
+                break
+            if call.call_id not in book.moving:
+                candidates.append(call)
+    if not candidates:
+        return
+    candidates.sort(key=lambda c: c.queue_key)
+    for call in candidates:
+        if not book.has_room(backup):
+            return
+        waited = now - call.arrived_at
+        reason = (
+            f"waited {waited:.0f} s, past the last resort limit of {threshold:.0f} s: "
+            f"national backup unit {backup} has {book.free(backup)} free positions"
+        )
+        book.plan(call, backup, MoveKind.LAST_RESORT, reason)
