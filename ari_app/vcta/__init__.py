@@ -8,6 +8,7 @@ topology, the state and ``now``, and says why in a sentence. The rules are in do
 from ari_app.vcta.decisions import Move, MoveKind, Offer, PickDecision, RoutingDecision
 from ari_app.vcta.distribution import may_pick, next_offer
 from ari_app.vcta.loader import load_topology, read_topology_file
+from ari_app.vcta.media import WaitingMedia, waiting_media
 from ari_app.vcta.mode_changes import (
     ModeChange,
     ModeChangeResult,
@@ -90,6 +91,7 @@ __all__ = [
     "UnitKind",
     "UnitSnapshot",
     "VirtualCta",
+    "WaitingMedia",
     "change_modes",
     "load_topology",
     "may_pick",
@@ -103,4 +105,5 @@ __all__ = [
     "saturation",
     "snapshot",
     "snapshot_unit",
+    "waiting_media",
 ]

@@ -59,15 +59,24 @@ def saturation(state: PolicyState, unit_id: str, now: float) -> Saturation:
     )
 
 
+def _is_saturated(
+    free: int, waiting: int, oldest_wait: float, max_queue: int, max_wait: float
+) -> bool:
+    """``_saturation`` without the sentence, for the hot path."""
+    return free <= 0 and (waiting >= max_queue or oldest_wait >= max_wait)
+
+
 class _Pass:
     """Book-keeping of one pass: calls planned to arrive at each unit."""
 
     def __init__(self, state: PolicyState, now: float) -> None:
         self.state = state
+        self.units = state.units
         self.now = now
         self.planned_in: dict[str, int] = {}
         self.moving: set[str] = set()
         self.moves: list[Move] = []
+        self.full: set[str] = set()
 
     def free(self, unit_id: str) -> int:
         state = self.state
@@ -80,28 +89,18 @@ class _Pass:
     def held(self, unit_id: str) -> int:
         return self.state.overflow_held(unit_id) + self.planned_in.get(unit_id, 0)
 
-    def has_room(self, unit_id: str) -> str | None:
-        """None when ``unit_id`` may take one more call, else why not."""
-        state = self.state
-        unit = state.units[unit_id]
-        free = self.free(unit_id)
-        planned = self.planned_in.get(unit_id, 0)
-        oldest = state.oldest_arrival(unit_id)
-        status = _saturation(
-            max(free, 0),
-            state.queue_length(unit_id) + planned,
-            None if oldest is None else self.now - oldest,
-            unit.max_queue,
-            unit.max_wait,
-        )
-        if status.saturated:
-            return f"{unit_id} is saturated"
-        if free <= unit.reserve:
-            return f"{unit_id} has {max(free, 0)} free positions, not more than its reserve"
-        held = self.held(unit_id)
-        if held >= unit.overflow_cap:
-            return f"{unit_id} holds {held} overflow calls, its cap"
-        return None
+    def has_room(self, unit_id: str) -> bool:
+        """Whether ``unit_id`` may take one more call: more free positions than its reserve
+        (so it has a free position and is not saturated) and fewer overflow calls than its cap.
+        """
+        if unit_id in self.full:
+            return False
+        unit = self.units[unit_id]
+        if self.free(unit_id) > unit.reserve and self.held(unit_id) < unit.overflow_cap:
+            return True
+        # Planned arrivals only grow during a pass: a unit without room stays without.
+        self.full.add(unit_id)
+        return False
 
     def plan(self, call: LiveCall, to_unit: str, kind: MoveKind, reason: str) -> None:
         self.moves.append(Move(call.call_id, call.unit, to_unit, kind, reason))
@@ -127,35 +126,29 @@ def _mutual_aid_from(state: PolicyState, book: _Pass, unit_id: str, now: float) 
     ranks = layout.neighbour_ranks[unit_id]
     if not ranks or not layout.outgoing[unit_id]:
         return
-    unit = state.units[unit_id]
+    unit = book.units[unit_id]
     available = state.available_count(unit_id)
     remaining = state.queue_length(unit_id)
     oldest_kept: float | None = None
     for call in state.waiting_calls(unit_id):
         oldest = call.arrived_at if oldest_kept is None else oldest_kept
-        status = _saturation(
-            max(available - remaining, 0), remaining, now - oldest, unit.max_queue, unit.max_wait
-        )
-        if not status.saturated:
+        free = available - remaining
+        if not _is_saturated(free, remaining, now - oldest, unit.max_queue, unit.max_wait):
             return
-        target = _best_neighbour(book, ranks, call)
-        if target is None:
-            if not any(
-                layout.incoming[n] and book.has_room(n) is None for rank in ranks for n in rank
-            ):
+        neighbour, rank, any_room = _best_neighbour(book, ranks, call)
+        if neighbour is None:
+            if not any_room:
                 return  # no neighbour can take any call: the others stay too
             if oldest_kept is None:
                 oldest_kept = call.arrived_at
             continue
-        neighbour, rank = target
-        free = book.free(neighbour)
-        reserve = state.units[neighbour].reserve
-        held = book.held(neighbour)
-        cap = state.units[neighbour].overflow_cap
+        status = _saturation(max(free, 0), remaining, now - oldest, unit.max_queue, unit.max_wait)
+        neighbour_unit = book.units[neighbour]
         reason = (
             f"{unit_id} saturated ({status.reason}); mutual aid to {neighbour}: rank {rank} "
-            f"neighbour with {free} free positions (reserve {reserve}) "
-            f"holding {held} of {cap} overflow calls"
+            f"neighbour with {book.free(neighbour)} free positions "
+            f"(reserve {neighbour_unit.reserve}) holding {book.held(neighbour)} of "
+            f"{neighbour_unit.overflow_cap} overflow calls"
         )
         book.plan(call, neighbour, MoveKind.MUTUAL_AID, reason)
         remaining -= 1
@@ -163,21 +156,26 @@ def _mutual_aid_from(state: PolicyState, book: _Pass, unit_id: str, now: float) 
 
 def _best_neighbour(
     book: _Pass, ranks: tuple[tuple[str, ...], ...], call: LiveCall
-) -> tuple[str, int] | None:
-    layout = book.state.layout
+) -> tuple[str | None, int, bool]:
+    """The best neighbour for ``call`` and its rank; the flag says whether any neighbour has
+    room at all (it may have none for this call only because the call was there already)."""
+    incoming = book.state.layout.incoming
+    visited = call.visited
+    any_room = False
     for index, rank in enumerate(ranks, start=1):
         best: tuple[int, str] | None = None
         for neighbour in rank:
-            if not layout.incoming[neighbour] or neighbour in call.visited:
+            if not incoming[neighbour] or not book.has_room(neighbour):
                 continue
-            if book.has_room(neighbour) is not None:
+            any_room = True
+            if neighbour in visited:
                 continue
             candidate = (-book.free(neighbour), neighbour)
             if best is None or candidate < best:
                 best = candidate
         if best is not None:
-            return best[1], index
-    return None
+            return best[1], index, True
+    return None, 0, any_room
 
 
 def _last_resort(topology: Topology, state: PolicyState, book: _Pass, now: float) -> None:
@@ -196,8 +194,7 @@ def _last_resort(topology: Topology, state: PolicyState, book: _Pass, now: float
         return
     candidates.sort(key=lambda c: c.queue_key)
     for call in candidates:
-        refusal = book.has_room(backup)
-        if refusal is not None:
+        if not book.has_room(backup):
             return
         waited = now - call.arrived_at
         reason = (

@@ -23,42 +23,52 @@ def route_call(
     3. The unit is that centre, or the active virtual CTA it belongs to.
     ``state`` must have been built on ``topology``.
     """
-    home, match = topology.home_centre(routing_key)
-    layout = state.layout
-    if home is None:
-        default = topology.default_unit
-        if default in topology.vcta_by_id and default in layout.serving_units:
-            vcta = topology.vcta_by_id[default]
-            home = vcta.members[0]
-            reason = f"unknown routing key {routing_key!r}: default unit {default}"
-            return RoutingDecision(routing_key, home, default, match, (), reason)
-        if default in topology.centre_by_id:
-            home = default
-        else:
-            home = topology.vcta_by_id[default].members[0]
-        start = f"unknown routing key {routing_key!r}: default unit {home}"
-    elif match is KeyMatch.COMMUNE:
-        department = commune_department(normalise_routing_key(routing_key))
-        start = f"routing key {routing_key!r} is a commune of department {department}: {home}"
-    else:
+    key = normalise_routing_key(routing_key)
+    table = topology.routing_table
+    home = table.get(key)
+    match = KeyMatch.EXACT
+    if home is not None:
         start = f"routing key {routing_key!r} belongs to {home}"
+    else:
+        department = commune_department(key)
+        if department is not None:
+            home = table.get(department)
+        if home is not None:
+            match = KeyMatch.COMMUNE
+            start = f"routing key {routing_key!r} is a commune of department {department}: {home}"
+        else:
+            match = KeyMatch.DEFAULT
+            default = topology.default_unit
+            if default in topology.vcta_by_id and default in state.layout.serving_units:
+                home = topology.vcta_by_id[default].members[0]
+                reason = f"unknown routing key {routing_key!r}: default unit {default}"
+                return RoutingDecision(routing_key, home, default, match, (), reason)
+            if default in topology.centre_by_id:
+                home = default
+            else:
+                home = topology.vcta_by_id[default].members[0]
+            start = f"unknown routing key {routing_key!r}: default unit {home}"
 
+    route = state.route_cache.get(home)
+    if route is None:
+        route = _route_from(state, home)
+        state.route_cache[home] = route
+    diverted_via, unit, tail = route
+    return RoutingDecision(routing_key, home, unit, match, diverted_via, start + tail)
+
+
+def _route_from(state: PolicyState, home: str) -> tuple[tuple[str, ...], str, str]:
+    """Where a call of ``home`` ends under the modes in force: the centres whose diversion is
+    followed, the unit, and the end of the reason."""
     chain, loops = diversion_chain(state.modes, home)
     if loops:  # modes are checked when set; stop before the repeated centre all the same
         chain = chain[:-1]
     taker = chain[-1]
-    unit = layout.unit_of_centre[taker]
-    parts = [start]
+    unit = state.layout.unit_of_centre[taker]
+    tail = ""
     if len(chain) > 1:
-        parts.append(f"diverted {' -> '.join(chain)}")
+        tail += f"; diverted {' -> '.join(chain)}"
     if unit != taker:
-        parts.append(f"{taker} is pooled in virtual CTA {unit}")
-    parts.append(f"waits at {unit}")
-    return RoutingDecision(
-        routing_key=routing_key,
-        home_centre=home,
-        unit=unit,
-        match=match,
-        diverted_via=chain[:-1],
-        reason="; ".join(parts),
-    )
+        tail += f"; {taker} is pooled in virtual CTA {unit}"
+    tail += f"; waits at {unit}"
+    return chain[:-1], unit, tail

@@ -145,6 +145,9 @@ class PolicyState:
         self._queues: dict[str, list[tuple[float, str]]] = {u: [] for u in self.units}
         self._available: dict[str, list[tuple[float, str]]] = {u: [] for u in self.units}
         self._held: dict[str, int] = dict.fromkeys(self.units, 0)
+        # Routing's memo: home centre -> (centres diverted through, unit, end of the reason)
+        # under the modes in force. Cleared whenever the modes change.
+        self.route_cache: dict[str, tuple[tuple[str, ...], str, str]] = {}
         self.positions: Mapping[str, LivePosition] = MappingProxyType(self._positions)
         self.calls: Mapping[str, LiveCall] = MappingProxyType(self._calls)
 
@@ -424,6 +427,7 @@ class PolicyState:
         old = self._modes
         self._modes = modes
         self._layout = build_layout(self.topology, modes)
+        self.route_cache.clear()
         for position in self._positions.values():
             paused = position.id in modes.paused_positions
             if paused != position.paused:

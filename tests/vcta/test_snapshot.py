@@ -7,9 +7,12 @@ from ari_app.vcta import (
     PolicyState,
     PositionStatus,
     QueueState,
+    SetCrisisMessage,
     UnitKind,
+    change_modes,
     snapshot,
     snapshot_unit,
+    waiting_media,
 )
 
 from .builders import centre, occupy, occupy_all, online, put_waiting, topology, vcta
@@ -94,3 +97,15 @@ def test_snapshot_lists_every_unit_centres_first() -> None:
         "sdis10",
         "vcta-89-10",
     ]
+
+
+def test_waiting_caller_hears_the_units_sounds_and_the_home_centres_crisis_message() -> None:
+    state = _state()
+    modes = change_modes(
+        state.topology, state.modes, SetCrisisMessage("sdis89", "sound:crisis/flood-89")
+    ).modes
+    state.apply_modes(modes, 0.0)
+    media = waiting_media(state, "vcta-89-10", "sdis89")
+    assert media.crisis_message == "sound:crisis/flood-89"
+    assert media.welcome == "sound:welcome"
+    assert waiting_media(state, "vcta-89-10", "sdis10").crisis_message is None
