@@ -68,9 +68,11 @@ class MemoryJournal:
 
     def __init__(self) -> None:
         self.entries: list[JournalEntry] = []
+        self._by_call: dict[str, list[JournalEntry]] = {}
 
     def record(self, entry: JournalEntry) -> None:
         self.entries.append(entry)
+        self._by_call.setdefault(entry.call_id, []).append(entry)
 
     def of_call(self, call_id: str) -> list[JournalEntry]:
-        return [entry for entry in self.entries if entry.call_id == call_id]
+        return list(self._by_call.get(call_id, ()))

@@ -37,6 +37,7 @@ from ari_app.stasis import (
     AriHttpError,
     ChannelDestroyed,
     Conflict,
+    NotFound,
     PlaybackFinished,
     StasisEnd,
     StasisStart,
@@ -514,17 +515,18 @@ class CallSession:
         with contextlib.suppress(Conflict):
             await host.ari.bridges.create(bridge_type="mixing", bridge_id=talk)
         self.talk_bridge = talk
-        if not await self._try(host.ari.bridges.add_channel(talk, leg_id)):
-            # The operator hung up as they answered: try the next position.
+        # Both at once: Asterisk adds neither when one is gone, so a caller is never left
+        # talking to nobody (nor an operator to a caller who just hung up).
+        if not await self._try(host.ari.bridges.add_channel(talk, [leg_id, self.call_id])):
             await self._quietly(host.ari.bridges.destroy(talk))
             self.talk_bridge = None
-            await self._offer_failed(OfferFailure.REJECTED, "hung up on answering")
-            return
-        if not await self._try(host.ari.bridges.add_channel(talk, self.call_id)):
-            # The caller hung up as the operator answered.
-            await self._end(
-                CallOutcome.ABANDONED, "the caller hung up as the operator answered", "caller"
-            )
+            if await self._caller_present():
+                await self._quietly(host.ari.channels.hangup(leg_id))
+                await self._offer_failed(OfferFailure.REJECTED, "hung up on answering")
+            else:
+                await self._end(
+                    CallOutcome.ABANDONED, "the caller hung up as the operator answered", "caller"
+                )
             return
         now = host.clock.now()
         host.policy.call_connected(self.call_id, position_id, now)
@@ -708,6 +710,13 @@ class CallSession:
                 )
                 return False
             raise
+        return True
+
+    async def _caller_present(self) -> bool:
+        try:
+            await self.host.ari.channels.get(self.call_id)
+        except NotFound:
+            return False
         return True
 
     async def _quietly(self, request: Awaitable[object]) -> None:

@@ -96,7 +96,7 @@ async def test_restarted_application_keeps_connected_and_waiting_calls() -> None
 
 
 async def test_five_hundred_simultaneous_calls_are_all_answered_and_nothing_is_left() -> None:
-    async with running(script=Answer(after_s=2.0, talk_s=20.0), speed=50.0) as h:
+    async with running(script=Answer(after_s=2.0, talk_s=5.0), speed=10.0) as h:
         calls = await asyncio.gather(*(h.call("18", number=f"06{i:08d}") for i in range(500)))
         await wait_until(
             lambda: all(h.entries(c, JournalKind.ENDED) for c in calls),
