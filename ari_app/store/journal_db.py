@@ -9,13 +9,13 @@ repeated deliveries cannot make it wrong.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 from ari_app.calls.journal import JournalEntry, JournalValue
 from ari_app.store.db import Connection, first_line
@@ -35,7 +35,8 @@ _INSERT_CALLS = (
 
 _INSERT_ENTRY = (
     "INSERT INTO journal_entries (entry_id, call_id, at, kind, unit, home_centre, position,"
-    " caller, reason, outcome, details) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " caller, reason, outcome, details)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)"
     " ON CONFLICT (entry_id) DO NOTHING"
 )
 
@@ -107,21 +108,35 @@ def is_entry_caused(error: psycopg.Error) -> bool:
     return state[:2] in _ENTRY_CAUSED_CLASSES
 
 
+def _clean_str(value: str) -> str:
+    # PostgreSQL text holds neither NUL nor lone surrogates: replacing them beats losing
+    # the entry.
+    if "\x00" in value:
+        value = value.replace("\x00", "\ufffd")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-8", "replace").decode("utf-8")
+    return value
+
+
 def _clean_text(value: str | None) -> str | None:
-    # PostgreSQL text cannot hold NUL; replacing it beats losing the entry.
-    return value.replace("\x00", "\ufffd") if value is not None else None
+    return _clean_str(value) if value is not None else None
 
 
 def _clean_value(value: JournalValue) -> JournalValue:
     if isinstance(value, str):
-        return value.replace("\x00", "\ufffd")
+        return _clean_str(value)
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)  # JSON has no NaN or infinity
     return value
 
 
-def _clean_details(details: Mapping[str, JournalValue]) -> dict[str, JournalValue]:
-    return {k.replace("\x00", "\ufffd"): _clean_value(v) for k, v in details.items()}
+def _details_json(details: Mapping[str, JournalValue]) -> str:
+    # Serialised here rather than at execution, so that an unserialisable value rejects
+    # this one entry instead of failing the whole batch.
+    cleaned = {_clean_str(str(k)): _clean_value(v) for k, v in details.items()}
+    return json.dumps(cleaned, ensure_ascii=False, allow_nan=False)
 
 
 def entry_params(entry: JournalEntry) -> tuple[object, ...]:
@@ -137,7 +152,7 @@ def entry_params(entry: JournalEntry) -> tuple[object, ...]:
         _clean_text(entry.caller),
         _clean_text(entry.reason),
         entry.outcome.value if entry.outcome is not None else None,
-        Jsonb(_clean_details(entry.details)),
+        _details_json(entry.details),
     )
 
 
@@ -168,7 +183,7 @@ async def write_batch(conn: Connection, entries: Sequence[JournalEntry]) -> Batc
         try:
             rows.append(entry_params(entry))
             sources.append(entry)
-        except (ValueError, OverflowError, TypeError, AttributeError) as error:
+        except (ValueError, OverflowError, TypeError, AttributeError, OSError) as error:
             result.rejected.append((entry, f"cannot be stored: {error}"))
     if not rows:
         return result
