@@ -474,7 +474,8 @@ def _free_port() -> int:
 class LocalCluster:
     """A throwaway PostgreSQL cluster from the local binaries, in a temporary directory.
 
-    Tuned for tests (no fsync): never for data that matters.
+    Tuned for tests (no fsync, so it does not survive a machine crash): never for data
+    that matters.
     """
 
     def __init__(self, bindir: Path) -> None:
@@ -512,9 +513,12 @@ class LocalCluster:
                 str(self.bindir / "initdb"), "-D", str(self.data), "-A", "trust",
                 "-U", "postgres", "--no-sync",
             )  # fmt: skip
+        # No fsync: only a machine crash could lose data, and tests do not survive those.
+        # Commits stay synchronous: an acknowledged commit must survive "pg_ctl stop -m
+        # immediate", which tests use as a server crash.
         options = (
             f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1"
-            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            " -c fsync=off -c full_page_writes=off"
         )
         self._run(
             str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l",

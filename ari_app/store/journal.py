@@ -5,7 +5,8 @@ takes batches (at most ``batch_size`` entries, waiting at most ``max_latency_s``
 batch to fill) and writes each in one transaction. When a write fails or PostgreSQL is
 unreachable, that batch and every later one go to the spool file, so order is kept; a
 second task ("journal-reconnect") probes the database with backoff and jitter and, once
-it answers, the writer replays the spool in order, empties it and writes directly again.
+it answers, the writer replays the spool in order (in batches of ``replay_batch_size``),
+empties it and writes directly again.
 A spool left by a previous run is replayed at start. Writes are idempotent on
 ``entry_id``, so a batch whose commit was lost in a cut is simply written again.
 
@@ -64,6 +65,7 @@ class PostgresJournal:
         *,
         batch_size: int = 500,
         max_latency_s: float = 0.1,
+        replay_batch_size: int = 2000,
         write_timeout_s: float = 10.0,
         connect_timeout_s: float = 5.0,
         stop_timeout_s: float = 5.0,
@@ -76,6 +78,7 @@ class PostgresJournal:
         self._where = describe_dsn(dsn)
         self._spool = Spool(spool_path)
         self._batch_size = batch_size
+        self._replay_batch_size = max(batch_size, replay_batch_size)
         self._max_latency_s = max_latency_s
         self._write_timeout_s = write_timeout_s
         self._connect_timeout_s = connect_timeout_s
@@ -360,7 +363,7 @@ class PostgresJournal:
         reader = self._spool.reader()
         try:
             while True:
-                batch = await asyncio.to_thread(reader.next_batch, self._batch_size)
+                batch = await asyncio.to_thread(reader.next_batch, self._replay_batch_size)
                 if not batch:
                     break
                 result = await self._bounded(write_batch(conn, batch), self._write_timeout_s)
