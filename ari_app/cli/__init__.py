@@ -12,7 +12,11 @@ from ari_app.settings import SettingsError
 
 # Each module defines ``register(subparsers)`` and sets ``handler`` on its parsers:
 # a function taking the parsed arguments and returning the exit status.
-COMMAND_MODULES: tuple[str, ...] = ("ari_app.cli.settings_cmd",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "ari_app.cli.settings_cmd",
+    "ari_app.cli.db",
+    "ari_app.cli.token",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

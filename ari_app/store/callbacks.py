@@ -11,8 +11,8 @@ from datetime import datetime
 from enum import StrEnum
 
 from psycopg.rows import class_row
-from psycopg_pool import AsyncConnectionPool
 
+from ari_app.store.db import ConnectionSource
 from ari_app.store.errors import CallbackAlreadyDone, CallbackNotFound
 
 
@@ -55,7 +55,7 @@ _COLUMNS = (
 class CallbackStore:
     """Lists abandoned calls and records that they were called back."""
 
-    def __init__(self, pool: AsyncConnectionPool) -> None:
+    def __init__(self, pool: ConnectionSource) -> None:
         self._pool = pool
 
     async def list(

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Protocol
+
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
@@ -12,6 +16,28 @@ from ari_app.store.errors import DatabaseUnreachable, SchemaError
 CONNECT_TIMEOUT_S = 5
 
 Connection = psycopg.AsyncConnection[TupleRow]
+
+
+class ConnectionSource(Protocol):
+    """Where the stores get a connection: an ``AsyncConnectionPool``, or SingleConnection.
+
+    On leaving the block a transaction still open is committed, or rolled back on error.
+    """
+
+    def connection(self) -> AbstractAsyncContextManager[Connection]: ...
+
+
+class SingleConnection:
+    """One autocommit connection lent like a pool's: for command-line tools doing one job."""
+
+    def __init__(self, conn: Connection) -> None:
+        if not conn.autocommit:
+            raise ValueError("SingleConnection needs a connection in autocommit mode")
+        self._conn = conn
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Connection]:
+        yield self._conn
 
 
 def describe_dsn(dsn: str) -> str:

@@ -11,7 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from psycopg.rows import class_row
-from psycopg_pool import AsyncConnectionPool
+
+from ari_app.store.db import ConnectionSource
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +64,7 @@ _ENTRY_COLUMNS = (
 class CallHistory:
     """Read access to the journal."""
 
-    def __init__(self, pool: AsyncConnectionPool) -> None:
+    def __init__(self, pool: ConnectionSource) -> None:
         self._pool = pool
 
     async def call(self, call_id: str) -> CallRecord | None:

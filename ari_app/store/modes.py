@@ -14,9 +14,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from psycopg.types.json import Jsonb
-from psycopg_pool import AsyncConnectionPool
 
-from ari_app.store.db import Connection
+from ari_app.store.db import Connection, ConnectionSource
 from ari_app.store.errors import StoreError, UnknownPosition, UnknownUnit
 from ari_app.store.known import unknown_centre_error
 
@@ -170,7 +169,7 @@ async def insert_default_modes(
 class ModeStore:
     """Reads and changes modes and pauses, auditing every change."""
 
-    def __init__(self, pool: AsyncConnectionPool) -> None:
+    def __init__(self, pool: ConnectionSource) -> None:
         self._pool = pool
 
     async def load(self) -> StoredModes:

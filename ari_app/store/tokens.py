@@ -17,8 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from psycopg_pool import AsyncConnectionPool
-
+from ari_app.store.db import ConnectionSource
 from ari_app.store.errors import InvalidScope, TokenNotFound
 from ari_app.store.known import missing_centres, unknown_centre_error
 
@@ -116,7 +115,7 @@ def _token(row: tuple[object, ...]) -> ApiToken:
 class TokenStore:
     """Issues, verifies, lists and revokes API tokens."""
 
-    def __init__(self, pool: AsyncConnectionPool) -> None:
+    def __init__(self, pool: ConnectionSource) -> None:
         self._pool = pool
 
     async def create(self, name: str, scopes: Sequence[str], *, created_by: str) -> IssuedToken:
