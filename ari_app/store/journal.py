@@ -55,6 +55,12 @@ class _WriteTimeout(Exception):
     pass
 
 
+def _is_power_of_ten(n: int) -> bool:
+    while n >= 10 and n % 10 == 0:
+        n //= 10
+    return n == 1
+
+
 class PostgresJournal:
     """A ``Journal`` backed by PostgreSQL with a durable local spool. See the module doc."""
 
@@ -144,23 +150,23 @@ class PostgresJournal:
 
     async def stop(self, timeout_s: float | None = None) -> None:
         """Write what can be written within ``timeout_s``, spool the rest, stop the tasks."""
-        if self._writer is None or self._stopped:
-            self._stopped = True
+        if self._stopped:
             return
         self._stopping = True
         self._wakeup.set()
         timeout = self._stop_timeout_s if timeout_s is None else timeout_s
-        done, _ = await asyncio.wait({self._writer}, timeout=timeout)
-        if not done:
-            log.warning(
-                "journal writer did not finish in time: spooling what is left",
-                extra={"timeout_s": timeout},
-            )
-            self._writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
-        elif (error := self._writer.exception()) is not None:
-            log.error("journal writer failed", exc_info=error)
+        if self._writer is not None:
+            done, _ = await asyncio.wait({self._writer}, timeout=timeout)
+            if not done:
+                log.warning(
+                    "journal writer did not finish in time: spooling what is left",
+                    extra={"timeout_s": timeout},
+                )
+                self._writer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._writer
+            elif not self._writer.cancelled() and (error := self._writer.exception()):
+                log.error("journal writer failed", exc_info=error)
         self._stopped = True
         leftovers = [*self._in_flight, *self._queue]
         self._in_flight = []
@@ -274,7 +280,7 @@ class PostgresJournal:
         if self._conn is not None and not self._conn.closed:
             return True
         try:
-            self._conn = await self._bounded(self._connector(), self._connect_timeout_s)
+            self._conn = await self._bounded(self._connector(), self._connect_timeout_s, None)
         except Exception as error:
             self._report_down(error)
             return False
@@ -286,7 +292,9 @@ class PostgresJournal:
             return False
         assert self._conn is not None
         try:
-            result = await self._bounded(write_batch(self._conn, batch), self._write_timeout_s)
+            result = await self._bounded(
+                write_batch(self._conn, batch), self._write_timeout_s, self._conn
+            )
         except Exception as error:
             self._report_down(error)
             return False
@@ -366,7 +374,7 @@ class PostgresJournal:
                 batch = await asyncio.to_thread(reader.next_batch, self._replay_batch_size)
                 if not batch:
                     break
-                result = await self._bounded(write_batch(conn, batch), self._write_timeout_s)
+                result = await self._bounded(write_batch(conn, batch), self._write_timeout_s, conn)
                 await self._account(result)
             await asyncio.to_thread(self._spool.truncate)
         except Exception as error:
@@ -412,12 +420,15 @@ class PostgresJournal:
                 await asyncio.sleep(delay)
             attempts += 1
             try:
-                conn = await self._bounded(self._probe(), self._connect_timeout_s)
+                conn = await self._bounded(self._probe(), self._connect_timeout_s, None)
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                log.debug(
-                    "journal database still unavailable",
+                # Loud on attempts 1, 10, 100 ...: a reminder that thins out over time.
+                level = logging.WARNING if _is_power_of_ten(attempts) else logging.DEBUG
+                log.log(
+                    level,
+                    "journal database still unavailable: entries go to the spool",
                     extra={
                         "database": self._where,
                         "attempt": attempts,
@@ -454,26 +465,29 @@ class PostgresJournal:
 
     # -- helpers ----------------------------------------------------------------------------
 
-    async def _bounded(self, work: Coroutine[Any, Any, T], timeout_s: float) -> T:
+    async def _bounded(
+        self, work: Coroutine[Any, Any, T], timeout_s: float, conn: Connection | None
+    ) -> T:
         """Await ``work`` for at most ``timeout_s``; past that, abandon it and raise.
 
-        The abandoned work is cancelled in the background: a cancelled query may take a
-        few seconds to give up, and the writer must not wait for that.
+        The abandoned work is cancelled in the background and ``conn``, the connection it
+        was using, closed after it: a cancelled query may take a few seconds to give up,
+        and the writer must not wait for that.
         """
         task = asyncio.create_task(work, name="journal-db-call")
         try:
             done, _ = await asyncio.wait({task}, timeout=timeout_s)
         except asyncio.CancelledError:
-            self._abandon(task)
+            self._abandon(task, conn)
             raise
         if not done:
-            self._abandon(task)
+            self._abandon(task, conn)
             raise _WriteTimeout(f"no answer from the database within {timeout_s:g} s")
         return task.result()
 
-    def _abandon(self, task: asyncio.Task[Any]) -> None:
-        conn = self._conn
-        self._conn = None
+    def _abandon(self, task: asyncio.Task[Any], conn: Connection | None) -> None:
+        if conn is not None and conn is self._conn:
+            self._conn = None
 
         async def discard() -> None:
             task.cancel()

@@ -13,6 +13,7 @@ from ari_app.store import journal as journal_module
 from ari_app.store.db import Connection
 from ari_app.store.journal import PostgresJournal
 from ari_app.store.journal_db import BatchResult, write_batch
+from ari_app.store.spool import Spool
 from tests.store.entries import call_entries
 from tests.store.traffic import assert_journal_complete
 from tests.store.waiting import wait_until
@@ -122,3 +123,15 @@ async def test_counters_add_up(pg_dsn: str, tmp_path: Path) -> None:
     assert stats.recorded == len(entries) + 3
     assert (stats.spooled, stats.spool_depth, stats.rejected, stats.replays) == (0, 0, 0, 0)
     assert stats.database_up
+
+
+async def test_stop_without_start_keeps_the_recorded_entries_in_the_spool(tmp_path: Path) -> None:
+    journal = PostgresJournal("postgresql://nobody@127.0.0.1:1/none", tmp_path / "spool")
+    entries = call_entries("c1")
+    for entry in entries:
+        journal.record(entry)
+    await journal.stop()
+    assert journal.stats().spool_depth == len(entries)
+    reader = Spool(tmp_path / "spool").reader()
+    assert reader.next_batch(100) == entries
+    reader.close()
