@@ -2,7 +2,7 @@
 and the abandoned-callers callback list. Never on the call path. See docs/store.md."""
 
 from ari_app.store.callbacks import Callback, CallbackOutcome, CallbackStore
-from ari_app.store.db import connect, open_pool
+from ari_app.store.db import ConnectionSource, SingleConnection, connect, open_pool
 from ari_app.store.errors import (
     CallbackAlreadyDone,
     CallbackNotFound,
@@ -39,6 +39,7 @@ __all__ = [
     "CallbackOutcome",
     "CallbackStore",
     "CentreModes",
+    "ConnectionSource",
     "DatabaseUnreachable",
     "InvalidScope",
     "IssuedToken",
@@ -49,6 +50,7 @@ __all__ = [
     "PositionPause",
     "PostgresJournal",
     "SchemaError",
+    "SingleConnection",
     "StoreError",
     "StoredEntry",
     "StoredModes",

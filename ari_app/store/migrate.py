@@ -8,6 +8,7 @@ version this code does not know, or a migration whose text differs from ours, is
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from collections.abc import Sequence
@@ -212,8 +213,10 @@ async def upgrade(
             applied.append(migration)
         return applied
     finally:
-        await conn.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK_KEY,))
-        await conn.execute("RESET lock_timeout")
+        # On a broken connection the session, and with it the lock, is gone anyway.
+        with contextlib.suppress(psycopg.OperationalError):
+            await conn.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK_KEY,))
+            await conn.execute("RESET lock_timeout")
 
 
 async def require_current_schema(conn: Connection) -> None:

@@ -32,10 +32,16 @@ CREATE TABLE centres (
         ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE
 );
 
+-- A virtual CTA's limits may be given in the topology; NULL leaves them to the policy's
+-- rule (derived from its members).
 CREATE TABLE virtual_ctas (
     id text PRIMARY KEY,
     kind text NOT NULL DEFAULT 'virtual_cta' CHECK (kind = 'virtual_cta'),
     active boolean NOT NULL DEFAULT false,
+    max_queue integer CHECK (max_queue >= 0),
+    max_wait_s double precision CHECK (max_wait_s > 0),
+    reserve integer CHECK (reserve >= 0),
+    overflow_cap integer CHECK (overflow_cap >= 0),
     FOREIGN KEY (id, kind) REFERENCES units (id, kind)
         ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE
 );
