@@ -227,3 +227,9 @@ class SpoolReader:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+    def __enter__(self) -> SpoolReader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

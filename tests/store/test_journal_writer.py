@@ -132,6 +132,5 @@ async def test_stop_without_start_keeps_the_recorded_entries_in_the_spool(tmp_pa
         journal.record(entry)
     await journal.stop()
     assert journal.stats().spool_depth == len(entries)
-    reader = Spool(tmp_path / "spool").reader()
-    assert reader.next_batch(100) == entries
-    reader.close()
+    with Spool(tmp_path / "spool").reader() as reader:
+        assert reader.next_batch(100) == entries

@@ -48,17 +48,17 @@ def test_spool_gives_entries_back_in_order_and_in_batches(tmp_path: Path) -> Non
     spool.append(second)
     assert spool.count() == len(first) + len(second)
 
-    reader = spool.reader()
     batches = []
-    while batch := reader.next_batch(4):
-        batches.append(batch)
-    reader.close()
+    with spool.reader() as reader:
+        while batch := reader.next_batch(4):
+            batches.append(batch)
     assert all(len(b) <= 4 for b in batches)
     assert [e for b in batches for e in b] == first + second
 
     spool.truncate()
     assert spool.count() == 0
-    assert spool.reader().next_batch(10) == []
+    with spool.reader() as reader:
+        assert reader.next_batch(10) == []
 
 
 def test_corrupt_line_is_set_aside_and_reported_and_the_rest_read(
@@ -71,8 +71,8 @@ def test_corrupt_line_is_set_aside_and_reported_and_the_rest_read(
         file.write('{"v": 1, "call_id": "c1", "at": 1, "kind": "teleported"}\n')
     spool.append(good[2:])
 
-    with caplog.at_level(logging.ERROR):
-        read = spool.reader().next_batch(100)
+    with caplog.at_level(logging.ERROR), spool.reader() as reader:
+        read = reader.next_batch(100)
 
     assert read == good
     assert (
@@ -93,7 +93,8 @@ def test_line_cut_short_by_a_crash_does_not_swallow_the_next_entries(tmp_path: P
         file.write(line[: len(line) // 2])  # the process died in the middle of a write
     spool.append(entries[2:])
 
-    read = spool.reader().next_batch(100)
+    with spool.reader() as reader:
+        read = reader.next_batch(100)
 
     assert read == [entries[0], *entries[2:]]
     assert spool.corrupt_path.read_text() == line[: len(line) // 2] + "\n"
