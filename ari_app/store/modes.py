@@ -1,4 +1,4 @@
-"""Per-centre modes and position pauses, persisted with an audit trail.
+"""Per-centre modes, virtual CTA activation and position pauses, persisted and audited.
 
 Every change is written together with its audit row (who, when, what, before, after, why)
 in one transaction, so there is never a change without its record or the reverse. Whether a
@@ -57,21 +57,25 @@ class PositionPause:
 
 @dataclass(frozen=True, slots=True)
 class StoredModes:
-    """Every stored mode and pause. A centre missing from ``centres`` runs on its defaults."""
+    """Every stored mode and pause. A centre missing from ``centres`` runs on its defaults;
+    ``active_vctas`` holds every virtual CTA: switched by a duty officer, or as the topology
+    starts it."""
 
     centres: Mapping[str, CentreModes]
     paused: Mapping[str, PositionPause]
+    active_vctas: Mapping[str, bool]
 
 
 @dataclass(frozen=True, slots=True)
 class ModeChange:
-    """One audit row. ``before``/``after`` hold the changed fields only; ``before`` is None
-    when the centre had no stored modes yet."""
+    """One audit row. ``unit_id`` is the centre (the position's, for a pause) or the virtual
+    CTA changed. ``before``/``after`` hold the changed fields only; ``before`` is None when
+    the centre had no stored modes yet."""
 
     id: int
     at: datetime
     actor: str
-    centre_id: str
+    unit_id: str
     position_id: str | None
     what: str
     before: Mapping[str, ModeValue] | None
@@ -79,11 +83,11 @@ class ModeChange:
     reason: str | None
 
 
-_CHANGE_COLUMNS = "id, at, actor, centre_id, position_id, what, before, after, reason"
+_CHANGE_COLUMNS = "id, at, actor, unit_id, position_id, what, before, after, reason"
 
 
 def _change(row: tuple[object, ...]) -> ModeChange:
-    id_, at, actor, centre_id, position_id, what, before, after, reason = row
+    id_, at, actor, unit_id, position_id, what, before, after, reason = row
     assert isinstance(id_, int)
     assert isinstance(at, datetime)
     assert isinstance(after, dict)
@@ -91,7 +95,7 @@ def _change(row: tuple[object, ...]) -> ModeChange:
         id=id_,
         at=at,
         actor=str(actor),
-        centre_id=str(centre_id),
+        unit_id=str(unit_id),
         position_id=str(position_id) if position_id is not None else None,
         what=str(what),
         before=before if isinstance(before, dict) else None,
@@ -113,7 +117,7 @@ async def _insert_change(
     conn: Connection,
     *,
     actor: str,
-    centre_id: str,
+    unit_id: str,
     position_id: str | None,
     what: str,
     before: Mapping[str, ModeValue] | None,
@@ -122,11 +126,11 @@ async def _insert_change(
 ) -> ModeChange:
     row = await (
         await conn.execute(
-            "INSERT INTO mode_changes (actor, centre_id, position_id, what, before, after, reason)"
+            "INSERT INTO mode_changes (actor, unit_id, position_id, what, before, after, reason)"
             f" VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING {_CHANGE_COLUMNS}",
             (
                 actor,
-                centre_id,
+                unit_id,
                 position_id,
                 what,
                 Jsonb(dict(before)) if before is not None else None,
@@ -188,6 +192,12 @@ class ModeStore:
                     " ORDER BY p.position_id"
                 )
             ).fetchall()
+            vcta_rows = await (
+                await conn.execute(
+                    "SELECT v.id, coalesce(m.active, v.active) FROM virtual_ctas v"
+                    " LEFT JOIN vcta_modes m ON m.virtual_cta_id = v.id ORDER BY v.id"
+                )
+            ).fetchall()
         centres = {
             str(r[0]): CentreModes(str(r[0]), bool(r[1]), bool(r[2]), r[3], r[4]) for r in mode_rows
         }
@@ -195,7 +205,7 @@ class ModeStore:
             str(r[0]): PositionPause(str(r[0]), str(r[1]), r[2], str(r[3]), r[4])
             for r in pause_rows
         }
-        return StoredModes(centres, paused)
+        return StoredModes(centres, paused, {str(r[0]): bool(r[1]) for r in vcta_rows})
 
     async def apply(
         self, modes: CentreModes, *, actor: str, reason: str | None
@@ -273,7 +283,7 @@ class ModeStore:
             return await _insert_change(
                 conn,
                 actor=actor,
-                centre_id=modes.centre_id,
+                unit_id=modes.centre_id,
                 position_id=None,
                 what=", ".join(changed),
                 before=before,
@@ -322,7 +332,7 @@ class ModeStore:
             return await _insert_change(
                 conn,
                 actor=actor,
-                centre_id=centre_id,
+                unit_id=centre_id,
                 position_id=position_id,
                 what="paused",
                 before={"paused": was_paused},
@@ -330,12 +340,57 @@ class ModeStore:
                 reason=_clean_reason(reason),
             )
 
+    async def set_vcta_active(
+        self, vcta_id: str, active: bool, *, actor: str, reason: str | None
+    ) -> ModeChange | None:
+        """Activate or deactivate a virtual CTA and audit it, in one transaction.
+
+        Returns the audit row, or None when it already was in that state. Raises UnknownUnit.
+        """
+        _check_actor(actor)
+        async with self._pool.connection() as conn, conn.transaction():
+            row = await (
+                await conn.execute(
+                    "SELECT active FROM virtual_ctas WHERE id = %s FOR UPDATE", (vcta_id,)
+                )
+            ).fetchone()
+            if row is None:
+                raise UnknownUnit(
+                    f"unknown virtual CTA {vcta_id}: no virtual CTA has that id in the "
+                    "imported topology"
+                )
+            switched = await (
+                await conn.execute(
+                    "SELECT active FROM vcta_modes WHERE virtual_cta_id = %s", (vcta_id,)
+                )
+            ).fetchone()
+            was_active = bool(switched[0] if switched is not None else row[0])
+            if was_active == active:
+                return None
+            await conn.execute(
+                "INSERT INTO vcta_modes (virtual_cta_id, active, updated_at, updated_by)"
+                " VALUES (%s, %s, clock_timestamp(), %s) ON CONFLICT (virtual_cta_id) DO UPDATE"
+                " SET active = EXCLUDED.active, updated_at = EXCLUDED.updated_at,"
+                " updated_by = EXCLUDED.updated_by",
+                (vcta_id, active, actor),
+            )
+            return await _insert_change(
+                conn,
+                actor=actor,
+                unit_id=vcta_id,
+                position_id=None,
+                what="active",
+                before={"active": was_active},
+                after={"active": active},
+                reason=_clean_reason(reason),
+            )
+
     async def recent_changes(
-        self, *, limit: int = 50, centre_id: str | None = None
+        self, *, limit: int = 50, unit_id: str | None = None
     ) -> list[ModeChange]:
-        """The latest audit rows, newest first, optionally of one centre only."""
+        """The latest audit rows, newest first, optionally of one unit only."""
         async with self._pool.connection() as conn:
-            if centre_id is None:
+            if unit_id is None:
                 cursor = await conn.execute(
                     f"SELECT {_CHANGE_COLUMNS} FROM mode_changes"
                     " ORDER BY at DESC, id DESC LIMIT %s",
@@ -343,9 +398,9 @@ class ModeStore:
                 )
             else:
                 cursor = await conn.execute(
-                    f"SELECT {_CHANGE_COLUMNS} FROM mode_changes WHERE centre_id = %s"
+                    f"SELECT {_CHANGE_COLUMNS} FROM mode_changes WHERE unit_id = %s"
                     " ORDER BY at DESC, id DESC LIMIT %s",
-                    (centre_id, limit),
+                    (unit_id, limit),
                 )
             rows = await cursor.fetchall()
         return [_change(r) for r in rows]

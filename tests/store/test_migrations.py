@@ -28,6 +28,7 @@ EXPECTED_TABLES = {
     "neighbours",
     "topology",
     "centre_modes",
+    "vcta_modes",
     "position_pauses",
     "mode_changes",
     "api_tokens",

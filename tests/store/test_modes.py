@@ -28,7 +28,7 @@ async def test_first_change_is_stored_and_audited_in_full(modes: ModeStore) -> N
 
     assert change is not None
     assert change.actor == "officer77"
-    assert change.centre_id == "sdis77"
+    assert change.unit_id == "sdis77"
     assert change.reason == "surge in the north"
     assert change.before is None  # ran on the topology's defaults until now
     assert change.after == {
@@ -108,14 +108,14 @@ async def test_pause_and_resume_are_audited(modes: ModeStore) -> None:
     )
     assert paused.reason is None  # a blank reason is no reason
     assert (resumed.before, resumed.after) == ({"paused": True}, {"paused": False})
-    assert resumed.centre_id == "sdis91"
+    assert resumed.unit_id == "sdis91"
     assert await modes.recent_changes() == [resumed, paused]
 
 
 async def test_recent_changes_of_one_centre(modes: ModeStore) -> None:
     await modes.apply(QUIET, actor="officer77", reason=None)
     await modes.set_paused("sdis91-op1", True, actor="officer91", reason=None)
-    of_91 = await modes.recent_changes(centre_id="sdis91")
+    of_91 = await modes.recent_changes(unit_id="sdis91")
     assert [c.position_id for c in of_91] == ["sdis91-op1"]
     assert len(await modes.recent_changes(limit=1)) == 1
 
@@ -167,3 +167,21 @@ async def test_default_modes_fill_in_without_overwriting_or_auditing(
     assert stored["sdis77"].outgoing_mutual_aid is True
     assert stored["sdis91"] == defaults[1]
     assert len(await modes.recent_changes()) == 1
+
+
+async def test_virtual_cta_activation_is_stored_and_audited(modes: ModeStore) -> None:
+    assert (await modes.load()).active_vctas == {"nuit": False}  # as the topology starts it
+    change = await modes.set_vcta_active("nuit", True, actor="cogic", reason="night shift")
+    assert await modes.set_vcta_active("nuit", True, actor="cogic", reason=None) is None
+
+    assert change is not None
+    assert (change.unit_id, change.what, change.before, change.after) == (
+        "nuit",
+        "active",
+        {"active": False},
+        {"active": True},
+    )
+    assert (await modes.load()).active_vctas == {"nuit": True}
+    assert await modes.recent_changes(unit_id="nuit") == [change]
+    with pytest.raises(UnknownUnit, match="unknown virtual CTA jour"):
+        await modes.set_vcta_active("jour", True, actor="cogic", reason=None)

@@ -18,7 +18,8 @@ async def insert_small_topology(pool: AsyncConnectionPool) -> None:
             )
             await conn.execute(
                 "INSERT INTO centres (id, department, max_queue, max_wait_s, reserve,"
-                " overflow_cap) VALUES (%s, %s, 5, 30, 1, 3)",
+                " overflow_cap, welcome, reminder, reminder_every_s, music_on_hold)"
+                " VALUES (%s, %s, 5, 30, 1, 3, 'sound:welcome', 'sound:reminder', 20, 'default')",
                 (centre, centre[-2:]),
             )
             for ordinal, position in enumerate(POSITIONS[centre]):
@@ -30,15 +31,21 @@ async def insert_small_topology(pool: AsyncConnectionPool) -> None:
         await conn.execute(
             "INSERT INTO units (id, kind, name) VALUES ('nuit', 'virtual_cta', 'Nuit')"
         )
-        await conn.execute("INSERT INTO virtual_ctas (id, active) VALUES ('nuit', false)")
+        await conn.execute(
+            "INSERT INTO virtual_ctas (id, active, max_queue, max_wait_s, reserve, overflow_cap,"
+            " welcome, reminder, reminder_every_s, music_on_hold)"
+            " VALUES ('nuit', false, 8, 30, 1, 3, 'sound:welcome', 'sound:reminder', 20, 'night')"
+        )
         await conn.execute(
             "INSERT INTO virtual_cta_members VALUES ('nuit', 'sdis91'), ('nuit', 'sdis45')"
         )
         await conn.execute(
-            "INSERT INTO neighbours VALUES ('sdis77', 1, 'sdis91'), ('sdis77', 2, 'sdis45')"
+            "INSERT INTO neighbours (centre_id, neighbour_id, rank)"
+            " VALUES ('sdis77', 'sdis91', 1), ('sdis77', 'sdis45', 1), ('sdis91', 'sdis77', 1)"
         )
         await conn.execute("INSERT INTO routing_keys VALUES ('77', 'sdis77'), ('91', 'sdis91')")
         await conn.execute(
-            "INSERT INTO topology (default_unit, backup_unit, last_resort_after_s, source, digest)"
-            " VALUES ('sdis77', 'sdis91', 120, 'tests', 'x')"
+            "INSERT INTO topology (default_unit, backup_unit, last_resort_after_s,"
+            " skip_failed_position_for_s, source, digest)"
+            " VALUES ('sdis77', 'sdis91', 120, 30, 'tests', 'x')"
         )

@@ -16,32 +16,38 @@ CREATE TABLE units (
     UNIQUE (id, kind)
 );
 
+-- Limits and announcements of a unit (the pooled unit, for a virtual CTA): see the policy.
+-- Announcements: ``welcome`` once, ``reminder`` every ``reminder_every_s`` after it, music
+-- on hold of class ``music_on_hold`` in between.
 CREATE TABLE centres (
     id text PRIMARY KEY,
     kind text NOT NULL DEFAULT 'centre' CHECK (kind = 'centre'),
-    department text NOT NULL,
+    department text,
     max_queue integer NOT NULL CHECK (max_queue >= 0),
     max_wait_s double precision NOT NULL CHECK (max_wait_s > 0),
-    reserve integer NOT NULL DEFAULT 0 CHECK (reserve >= 0),
+    reserve integer NOT NULL CHECK (reserve >= 0),
     overflow_cap integer NOT NULL CHECK (overflow_cap >= 0),
-    welcome_sound text,
-    reminder_sound text,
-    reminder_period_s double precision CHECK (reminder_period_s > 0),
-    moh_class text,
+    welcome text NOT NULL,
+    reminder text NOT NULL,
+    reminder_every_s double precision NOT NULL CHECK (reminder_every_s > 0),
+    music_on_hold text NOT NULL,
     FOREIGN KEY (id, kind) REFERENCES units (id, kind)
         ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE
 );
 
--- A virtual CTA's limits may be given in the topology; NULL leaves them to the policy's
--- rule (derived from its members).
+-- ``active`` is the state the topology starts it in; duty officers switch it (vcta_modes).
 CREATE TABLE virtual_ctas (
     id text PRIMARY KEY,
     kind text NOT NULL DEFAULT 'virtual_cta' CHECK (kind = 'virtual_cta'),
-    active boolean NOT NULL DEFAULT false,
-    max_queue integer CHECK (max_queue >= 0),
-    max_wait_s double precision CHECK (max_wait_s > 0),
-    reserve integer CHECK (reserve >= 0),
-    overflow_cap integer CHECK (overflow_cap >= 0),
+    active boolean NOT NULL,
+    max_queue integer NOT NULL CHECK (max_queue >= 0),
+    max_wait_s double precision NOT NULL CHECK (max_wait_s > 0),
+    reserve integer NOT NULL CHECK (reserve >= 0),
+    overflow_cap integer NOT NULL CHECK (overflow_cap >= 0),
+    welcome text NOT NULL,
+    reminder text NOT NULL,
+    reminder_every_s double precision NOT NULL CHECK (reminder_every_s > 0),
+    music_on_hold text NOT NULL,
     FOREIGN KEY (id, kind) REFERENCES units (id, kind)
         ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE
 );
@@ -73,24 +79,26 @@ CREATE TABLE routing_keys (
 );
 CREATE INDEX routing_keys_centre ON routing_keys (centre_id);
 
--- A centre's neighbours for mutual aid, in the order they are asked (rank 1 first).
+-- A centre's neighbours for mutual aid by rank: rank 1 is tried first; several neighbours
+-- may share a rank (the policy then prefers the one with the most free positions).
 CREATE TABLE neighbours (
     centre_id text NOT NULL
         REFERENCES centres (id) ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE,
-    rank integer NOT NULL CHECK (rank >= 1),
     neighbour_id text NOT NULL
         REFERENCES units (id) ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE,
-    PRIMARY KEY (centre_id, rank),
-    UNIQUE (centre_id, neighbour_id),
+    rank integer NOT NULL CHECK (rank >= 1),
+    PRIMARY KEY (centre_id, neighbour_id),
     CHECK (neighbour_id <> centre_id)
 );
+CREATE INDEX neighbours_rank ON neighbours (centre_id, rank);
 
 -- Settings of the topology as a whole: exactly one row once a topology is imported.
 CREATE TABLE topology (
     singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
     default_unit text NOT NULL REFERENCES units (id) DEFERRABLE INITIALLY IMMEDIATE,
-    backup_unit text REFERENCES units (id) DEFERRABLE INITIALLY IMMEDIATE,
+    backup_unit text NOT NULL REFERENCES units (id) DEFERRABLE INITIALLY IMMEDIATE,
     last_resort_after_s double precision NOT NULL CHECK (last_resort_after_s > 0),
+    skip_failed_position_for_s double precision NOT NULL CHECK (skip_failed_position_for_s > 0),
     source text NOT NULL,
     digest text NOT NULL,
     imported_at timestamptz NOT NULL DEFAULT now()
@@ -110,6 +118,16 @@ CREATE TABLE centre_modes (
     CHECK (diverted_to IS DISTINCT FROM centre_id)
 );
 
+-- Whether a virtual CTA is active, once a duty officer has switched it (until then, the
+-- topology's ``virtual_ctas.active``).
+CREATE TABLE vcta_modes (
+    virtual_cta_id text PRIMARY KEY
+        REFERENCES virtual_ctas (id) ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE,
+    active boolean NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    updated_by text NOT NULL
+);
+
 -- A row while the position is paused; resuming deletes it (the audit keeps the history).
 CREATE TABLE position_pauses (
     position_id text PRIMARY KEY
@@ -119,16 +137,17 @@ CREATE TABLE position_pauses (
     reason text
 );
 
--- Every change of a mode or a pause, written in the same transaction as the change.
--- ``before`` and ``after`` hold the changed fields only; ``before`` is NULL when the
--- centre had no stored modes yet (it ran on the topology's defaults).
+-- Every change of a mode, a virtual CTA's activation or a pause, written in the same
+-- transaction as the change. ``unit_id`` is the centre (of the position, for a pause) or
+-- the virtual CTA changed. ``before`` and ``after`` hold the changed fields only;
+-- ``before`` is NULL when the centre had no stored modes yet (it ran on its defaults).
 -- ``at`` is the time of the write, not of the transaction's start: changes queued on a
 -- centre's lock are then dated in the order they were applied.
 CREATE TABLE mode_changes (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     at timestamptz NOT NULL DEFAULT clock_timestamp(),
     actor text NOT NULL CHECK (actor <> ''),
-    centre_id text NOT NULL,
+    unit_id text NOT NULL,
     position_id text,
     what text NOT NULL CHECK (what <> ''),
     before jsonb,
@@ -136,7 +155,7 @@ CREATE TABLE mode_changes (
     reason text
 );
 CREATE INDEX mode_changes_at ON mode_changes (at DESC, id DESC);
-CREATE INDEX mode_changes_centre ON mode_changes (centre_id, at DESC, id DESC);
+CREATE INDEX mode_changes_unit ON mode_changes (unit_id, at DESC, id DESC);
 
 -- API tokens -------------------------------------------------------------------------------
 
