@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import os
 import selectors
 import shutil
@@ -137,8 +138,8 @@ def _docker_reachable() -> bool:
     if not (os.environ.get("DOCKER_HOST") or Path("/var/run/docker.sock").exists()):
         return False
     try:
-        import docker  # type: ignore[import-untyped]  # noqa: PLC0415 (lazy: Docker is optional)
-
+        # Imported lazily and untyped: Docker is optional, and its typing varies by version.
+        docker: Any = importlib.import_module("docker")
         docker.from_env(timeout=3).ping()
     except Exception:
         return False
