@@ -15,7 +15,7 @@ CORE_SOUNDS: Mapping[str, float] = MappingProxyType(
         "pls-hold-while-try": 2.6,
         "please-try-again": 1.2,
         "queue-periodic-announce": 4.6,
-    "queue-thankyou": 1.6,
+        "queue-thankyou": 1.6,
         "queue-callswaiting": 1.9,
         "queue-holdtime": 1.5,
         "queue-youarenext": 1.3,
