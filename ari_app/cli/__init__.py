@@ -16,6 +16,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ari_app.cli.settings_cmd",
     "ari_app.cli.topology",
     "ari_app.cli.emulator",
+    "ari_app.cli.db",
+    "ari_app.cli.token",
 )
 
 

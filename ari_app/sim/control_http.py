@@ -37,6 +37,7 @@ class ControlResources:
         add("POST", "/channels/{channelId}/hangup", self.remote_hangup)
         add("POST", "/channels/{channelId}/dtmf", self.dtmf)
         add("POST", "/event-streams/drop", self.drop_streams)
+        add("POST", "/event-streams/freeze", self.freeze_streams)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         if authenticated_user(request, self._users) is None:
@@ -150,3 +151,6 @@ class ControlResources:
     async def drop_streams(self, call: Call) -> Reply:
         dropped = await self._emu.drop_event_streams(call.text("app"))
         return Reply(200, {"dropped": dropped})
+
+    def freeze_streams(self, call: Call) -> Reply:
+        return Reply(200, {"frozen": self._emu.freeze_event_streams(call.text("app"))})

@@ -222,6 +222,11 @@ class Emulator:
         """Close the event websockets of ``app`` (or all) from the server side."""
         return await self.streams.drop(app)
 
+    def freeze_event_streams(self, app: str | None = None) -> int:
+        """Make the event websockets of ``app`` (or all) stop answering, TCP left open: a dead
+        peer. Events meanwhile are lost; the client's next websocket works normally."""
+        return self.streams.freeze(app)
+
     # Inspection -----------------------------------------------------------------------------
 
     def channels(self) -> list[dict[str, Any]]:

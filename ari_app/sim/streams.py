@@ -21,17 +21,42 @@ CLOSE_TIMEOUT_S = 2.0
 class EventStream:
     """Sends the events pushed to it, in order, over one websocket."""
 
-    def __init__(self, ws: web.WebSocketResponse, apps: list[str]) -> None:
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        apps: list[str],
+        transport: asyncio.Transport | None = None,
+    ) -> None:
         self.ws = ws
         self.apps = apps
+        self._transport = transport
         self._queue: deque[str] = deque()
         self._ready = asyncio.Event()
         self.closed = False
+        self.frozen = False
 
     def push(self, text: str) -> None:
-        if not self.closed:
+        if not self.closed and not self.frozen:
             self._queue.append(text)
             self._ready.set()
+
+    def freeze(self) -> None:
+        """Go silent with the TCP connection left open: a dead peer as the client sees it.
+
+        Nothing more is sent (events pushed meanwhile are lost) and nothing is read, so
+        the client's websocket pings get no pong and its close frame no answer.
+        """
+        self.frozen = True
+        self._queue.clear()
+        if self._transport is not None:
+            # Pausing the socket itself, not aiohttp's reader: the bytes stay in the kernel,
+            # and no pong can be produced whatever the handler task is awaiting.
+            self._transport.pause_reading()
+
+    def abort(self) -> None:
+        """Cut the TCP connection at once (a frozen stream would never finish a close)."""
+        if self._transport is not None:
+            self._transport.abort()
 
     async def run(self) -> None:
         """Write queued events until the connection closes."""
@@ -69,7 +94,7 @@ class EventStreams:
         """Run one event websocket until either side closes it."""
         ws = web.WebSocketResponse(autoping=True, compress=False, timeout=CLOSE_TIMEOUT_S)
         await ws.prepare(request)
-        stream = EventStream(ws, app_names)
+        stream = EventStream(ws, app_names, request.transport)
         self._streams.add(stream)
         for name in app_names:
             replaced = self._apps.attach(name, stream)
@@ -104,15 +129,33 @@ class EventStreams:
             log.info("event websocket closed", extra={"apps": ",".join(stream.apps)})
 
     async def drop(self, app: str | None = None) -> int:
-        """Close (server side) the websockets of ``app``, or all; return how many."""
+        """Close (server side) the websockets of ``app``, or all; return how many.
+
+        A frozen websocket is cut without a close handshake, which it could not answer.
+        """
         chosen = [s for s in self._streams if app is None or app in s.apps]
         for stream in chosen:
             self._release(stream)
+            if stream.frozen:
+                stream.abort()
         await asyncio.gather(
             *(
                 stream.ws.close(code=WSCloseCode.GOING_AWAY, message=b"dropped by the emulator")
                 for stream in chosen
+                if not stream.frozen
             ),
             return_exceptions=True,
         )
+        return len(chosen)
+
+    def freeze(self, app: str | None = None) -> int:
+        """Make the open websockets of ``app`` (or all) go silent, TCP left open; return how many.
+
+        Their applications stay bound to them, so events are lost until the client gives
+        the connection up and opens a new one, which takes the applications over. A frozen
+        websocket stays open until ``drop`` (or the emulator's stop) cuts it.
+        """
+        chosen = [s for s in self._streams if not s.frozen and (app is None or app in s.apps)]
+        for stream in chosen:
+            stream.freeze()
         return len(chosen)
