@@ -6,6 +6,7 @@ import asyncio
 
 from ari_app.calls.journal import CallOutcome, JournalKind
 from ari_app.sim import Answer, NoAnswer
+from ari_app.vcta import SetOutgoingMutualAid
 from tests.calls.harness import running, wait_until
 from tests.calls.topologies import three_centres
 
@@ -72,8 +73,6 @@ async def test_restarted_application_keeps_connected_and_waiting_calls() -> None
     async with running(topology=three_centres(), script=TALKING, offline=("alpha-op2",)) as h:
         talking = await h.call("18")
         assert (await h.until_talking(talking)) == "alpha-op1"
-        from ari_app.vcta import SetOutgoingMutualAid
-
         h.service.change_modes(SetOutgoingMutualAid("alpha", False), actor="t", reason="")
         waiting = await h.call("18")
         await h.until_journal(waiting, JournalKind.WAITING)
