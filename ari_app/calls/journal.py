@@ -35,6 +35,9 @@ class CallOutcome(StrEnum):
     ANSWERED = "answered"  # it was connected to an operator
     ABANDONED = "abandoned"  # the caller hung up before reaching an operator
     LOST = "lost"  # it ended without being connected and without the caller hanging up
+    # An internal failure handed the caller back to the dialplan, whose fallback rings
+    # positions directly: not lost, but no longer followed by the application.
+    HANDED_BACK = "handed_back"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +68,11 @@ class MemoryJournal:
 
     def __init__(self) -> None:
         self.entries: list[JournalEntry] = []
+        self._by_call: dict[str, list[JournalEntry]] = {}
 
     def record(self, entry: JournalEntry) -> None:
         self.entries.append(entry)
+        self._by_call.setdefault(entry.call_id, []).append(entry)
 
     def of_call(self, call_id: str) -> list[JournalEntry]:
-        return [entry for entry in self.entries if entry.call_id == call_id]
+        return list(self._by_call.get(call_id, ()))

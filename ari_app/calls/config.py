@@ -1,0 +1,22 @@
+"""Tunables of the call handling, with the values an emergency centre would start from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class CallSettings:
+    """How calls are handled; durations in (clock) seconds."""
+
+    app_name: str
+    ring_timeout_s: float = 20.0  # a position rings this long before the next one is tried
+    wrap_up_s: float = 10.0  # after a call, before the position is offered again
+    # Margin past the ring timeout after which we stop waiting for Asterisk's verdict.
+    ring_guard_s: float = 5.0
+    # Longest announcement; a playback that never reports its end is stopped after this.
+    playback_guard_s: float = 60.0
+    recording_format: str = "wav"
+    policy_interval_s: float = 1.0  # how often waiting calls are considered for mutual aid
+    # A session whose queue grows past this is falling behind: warn.
+    backlog_warning: int = 50

@@ -1,0 +1,52 @@
+"""Names of what the application creates in Asterisk for a call.
+
+Every channel, bridge and playback the application makes is named after the call, so that
+after a restart or a lost event stream the application can tell from ``GET /channels`` and
+``GET /bridges`` which call each belongs to: rebuilding is a read, not a guess.
+The call id is the caller's channel id, unique in Asterisk and stable for the call's life.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class CallNames:
+    """The naming scheme of one application (its Stasis name is the prefix)."""
+
+    prefix: str
+
+    def holding_bridge(self, call_id: str) -> str:
+        """Where the caller waits, with announcements and music on hold."""
+        return f"{self.prefix}-wait-{call_id}"
+
+    def talk_bridge(self, call_id: str) -> str:
+        """Where caller and operator talk; it is recorded."""
+        return f"{self.prefix}-talk-{call_id}"
+
+    def operator_leg(self, call_id: str, attempt: int) -> str:
+        """The channel ringing a position for this call, one per attempt."""
+        return f"{self.prefix}-op-{call_id}-{attempt}"
+
+    def playback(self, call_id: str, number: int) -> str:
+        return f"{self.prefix}-pb-{call_id}-{number}"
+
+    def recording(self, call_id: str) -> str:
+        """Stored recording of the conversation: the call id itself."""
+        return call_id
+
+    def call_of_bridge(self, bridge_id: str) -> tuple[str, str] | None:
+        """``(kind, call id)`` of one of our bridges (kind ``wait`` or ``talk``), else None."""
+        match = re.fullmatch(rf"{re.escape(self.prefix)}-(wait|talk)-(.+)", bridge_id)
+        return (match.group(1), match.group(2)) if match else None
+
+    def call_of_leg(self, channel_id: str) -> str | None:
+        """The call an operator leg was originated for, else None."""
+        match = re.fullmatch(rf"{re.escape(self.prefix)}-op-(.+)-\d+", channel_id)
+        return match.group(1) if match else None
+
+    def is_ours(self, resource_id: str) -> bool:
+        """True for ids this scheme makes (never a caller's channel)."""
+        return resource_id.startswith(f"{self.prefix}-")

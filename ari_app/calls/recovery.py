@@ -1,0 +1,239 @@
+"""Make the application's view match Asterisk's after a start or a lost event stream.
+
+Asterisk replays nothing after a reconnect and sends no new ``StasisStart`` for channels
+already in the application (reference trace h), so the state is read back:
+
+- ``GET /endpoints``: which positions are online;
+- ``GET /channels`` and ``GET /bridges``: which callers are waiting (in our holding bridge),
+  talking (in our talk bridge, with which operator leg) or not yet settled; each caller's
+  unit is read from the channel variable the session wrote (``VCTA_QUEUE``), its arrival
+  time is the channel's creation time;
+- sessions whose channels disappeared meanwhile are told what the lost events would have
+  said; legs and bridges nobody owns any more are hung up and destroyed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from ari_app.calls.marks import QUEUE_VARIABLE, QueueMark
+from ari_app.calls.session import ChannelsGone, Resume, SessionState
+from ari_app.stasis import AriError, Bridge, Channel, StasisStart
+from ari_app.vcta import CallStatus, PolicyStateError, route_call
+
+if TYPE_CHECKING:
+    from ari_app.calls.service import CallService
+
+log = logging.getLogger(__name__)
+
+
+class Resynchroniser:
+    """Reads Asterisk's state and brings the service in line with it."""
+
+    def __init__(self, service: CallService) -> None:
+        self.service = service
+
+    async def run(self) -> None:
+        service = self.service
+        ari = service.ari
+        techs = sorted(
+            {p.endpoint.split("/", 1)[0] for p in service.topology.position_by_id.values()}
+        )
+        if techs:
+            await ari.applications.subscribe(
+                service.settings.app_name, [f"endpoint:{tech}" for tech in techs]
+            )
+        endpoints, channels, bridges = await asyncio.gather(
+            ari.endpoints.list(), ari.channels.list(), ari.bridges.list()
+        )
+        now = service.clock.now()
+        for endpoint in endpoints:
+            position = service.topology.position_by_endpoint.get(endpoint.ref)
+            if position is None:
+                continue
+            if endpoint.state == "online":
+                service.policy.position_online(position.id, now)
+            else:
+                service.policy.position_offline(position.id, now)
+        live = {channel.id: channel for channel in channels}
+        bridge_of: dict[str, Bridge] = {}
+        for bridge in bridges:
+            if service.names.call_of_bridge(bridge.id) is not None:
+                for channel_id in bridge.channels:
+                    bridge_of[channel_id] = bridge
+        self._reconcile_sessions(live)
+        await self._adopt_unknown_callers(live, bridge_of)
+        await self._reap(live, bridges)
+        log.info(
+            "resynchronised with Asterisk",
+            extra={"calls": len(service.sessions), "channels": len(live)},
+        )
+
+    def _reconcile_sessions(self, live: dict[str, Channel]) -> None:
+        """Tell running sessions what happened to their channels while we were not told."""
+        service = self.service
+        for session in list(service.sessions.values()):
+            caller_gone = session.call_id not in live
+            leg_gone = session.leg_id is not None and session.leg_id not in live
+            if caller_gone or leg_gone:
+                session.deliver(ChannelsGone(caller=caller_gone, leg=leg_gone))
+            elif session.state is SessionState.OFFERED and session.leg_id is not None:
+                leg = live[session.leg_id]
+                if leg.state == "Up":
+                    # Answered while the stream was down: its StasisStart was lost.
+                    session.deliver(self._stasis_start(leg, ["offer", session.call_id]))
+            elif session.state is SessionState.WAITING:
+                session.deliver(Resume(live[session.call_id].state))
+
+    async def _adopt_unknown_callers(
+        self, live: dict[str, Channel], bridge_of: dict[str, Bridge]
+    ) -> None:
+        """Callers in our application with no session: we were restarted. Rebuild them."""
+        service = self.service
+        app = service.settings.app_name
+        callers = [
+            channel
+            for channel in live.values()
+            if channel.id not in service.sessions
+            and not service.names.is_ours(channel.id)
+            and channel.dialplan.app_name == "Stasis"
+            and channel.dialplan.app_data.split(",", 1)[0] == app
+        ]
+        marks = await asyncio.gather(*(self._queue_mark(channel.id) for channel in callers))
+        for channel, mark in zip(callers, marks, strict=True):
+            try:
+                await self._adopt(channel, mark, live, bridge_of.get(channel.id))
+            except (AriError, PolicyStateError) as error:
+                log.error(
+                    "could not rebuild a call; handing it to the dialplan",
+                    extra={"call_id": channel.id, "error": str(error)},
+                )
+                service.spawn(
+                    service.ari.channels.continue_in_dialplan(channel.id),
+                    name=f"hand-back:{channel.id}",
+                )
+
+    async def _queue_mark(self, channel_id: str) -> QueueMark | None:
+        try:
+            value = await self.service.ari.channels.get_variable(channel_id, QUEUE_VARIABLE)
+        except AriError:
+            return None
+        return QueueMark.decode(value)
+
+    async def _adopt(
+        self,
+        channel: Channel,
+        mark: QueueMark | None,
+        live: dict[str, Channel],
+        bridge: Bridge | None,
+    ) -> None:
+        service = self.service
+        policy = service.policy
+        now = service.clock.now()
+        data = channel.dialplan.app_data.split(",", 1)
+        routing_key = data[1] if len(data) > 1 else ""
+        decision = route_call(service.topology, policy, routing_key, now)
+        unit = mark.unit if mark is not None and mark.unit in policy.units else decision.unit
+        session = service.start_session(
+            channel.id,
+            caller_number=channel.caller.number,
+            caller_name=channel.caller.name,
+            routing_key=routing_key,
+            arrived_at=channel.creationtime.timestamp(),
+        )
+
+        def restore(status: CallStatus, position: str | None = None) -> None:
+            policy.restore_call(
+                channel.id,
+                routing_key=routing_key,
+                home_centre=decision.home_centre,
+                unit=unit,
+                arrived_at=session.arrived_at,
+                status=status,
+                position=position,
+                hops=mark.hops if mark else 0,
+                overflow=mark.overflow if mark else False,
+            )
+
+        kind = service.names.call_of_bridge(bridge.id) if bridge is not None else None
+        if bridge is not None and kind == ("talk", channel.id):
+            leg = next(
+                (live[c] for c in bridge.channels if c in live and service.names.is_ours(c)),
+                None,
+            )
+            position = (
+                service.topology.position_by_endpoint.get(leg.name.rsplit("-", 1)[0])
+                if leg is not None
+                else None
+            )
+            if leg is not None and position is not None:
+                restore(CallStatus.CONNECTED, position.id)
+                session.state = SessionState.CONNECTED
+                session.talk_bridge = bridge.id
+                session.leg_id = leg.id
+                session.position_id = position.id
+                service.register_leg(leg.id, session)
+                session.deliver(Resume(channel.state))
+                return
+            # The operator hung up while we were away: that ends the call.
+            restore(CallStatus.ROUTED)
+            session.state = SessionState.CONNECTED
+            session.talk_bridge = bridge.id
+            session.deliver(ChannelsGone(caller=False, leg=True))
+            return
+        if bridge is not None and kind == ("wait", channel.id):
+            restore(CallStatus.WAITING)
+            session.state = SessionState.WAITING
+            session.hold_bridge = bridge.id
+        else:
+            restore(CallStatus.ROUTED)
+        session.deliver(Resume(channel.state))
+
+    async def _reap(self, live: dict[str, Channel], bridges: tuple[Bridge, ...]) -> None:
+        """Hang up legs and destroy bridges that belong to no call any more."""
+        service = self.service
+        owned: set[str] = set()
+        for session in service.sessions.values():
+            owned.update(x for x in (session.leg_id, session.hold_bridge, session.talk_bridge) if x)
+        stray_legs = [
+            channel_id
+            for channel_id in live
+            if service.names.call_of_leg(channel_id) is not None and channel_id not in owned
+        ]
+        orphan_bridges = [
+            bridge.id
+            for bridge in bridges
+            if (kind := service.names.call_of_bridge(bridge.id)) is not None
+            and kind[1] not in service.sessions
+        ]
+        for channel_id in stray_legs:
+            service.spawn(
+                _quietly(service.ari.channels.hangup(channel_id)), name=f"reap:{channel_id}"
+            )
+        for bridge_id in orphan_bridges:
+            service.spawn(
+                _quietly(service.ari.bridges.destroy(bridge_id)), name=f"reap:{bridge_id}"
+            )
+        if stray_legs or orphan_bridges:
+            log.info(
+                "reaped what no call owns",
+                extra={"legs": len(stray_legs), "bridges": len(orphan_bridges)},
+            )
+
+    def _stasis_start(self, channel: Channel, args: list[str]) -> StasisStart:
+        return StasisStart(
+            application=self.service.settings.app_name,
+            timestamp=channel.creationtime,
+            args=args,
+            channel=channel,
+        )
+
+
+async def _quietly(request: object) -> None:
+    assert asyncio.iscoroutine(request)
+    try:
+        await request
+    except AriError as error:
+        log.debug("clean-up request failed", extra={"error": str(error)})
