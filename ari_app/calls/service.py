@@ -102,7 +102,7 @@ class CallService:
         self.names = CallNames(settings.app_name)
         self.sessions: dict[str, CallSession] = {}
         self.stats = ServiceStats()
-        self.ready = False  # the stream is up and the state matches Asterisk's
+        self._ready = asyncio.Event()  # the stream is up and the state matches Asterisk's
         self._by_resource: dict[str, CallSession] = {}  # operator legs and playbacks
         self._wrap_ups: list[tuple[float, str]] = []
         self._recent: OrderedDict[str, None] = OrderedDict()
@@ -111,6 +111,22 @@ class CallService:
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- life ------------------------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        """Connected to Asterisk and in step with it: offers can be made."""
+        return self._ready.is_set()
+
+    @ready.setter
+    def ready(self, value: bool) -> None:
+        if value:
+            self._ready.set()
+        else:
+            self._ready.clear()
+
+    async def wait_ready(self) -> None:
+        """Return once the service is ready (at once if it is)."""
+        await self._ready.wait()
 
     async def run(self) -> None:
         """Handle calls until cancelled; the two loops log failures and carry on."""

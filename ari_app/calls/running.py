@@ -1,0 +1,55 @@
+"""Start and stop the call handling as one resource: the ARI client, the event stream and
+the call service, cleaned up in reverse order."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from ari_app.calls.config import CallSettings
+from ari_app.calls.journal import Journal
+from ari_app.calls.modes import ModeRecorder
+from ari_app.calls.service import CallService
+from ari_app.clock import Clock
+from ari_app.stasis import AriClient, AriConfig, EventStream
+from ari_app.vcta import Modes, PolicyState, Topology
+
+# Many calls at once mean many concurrent requests; Asterisk's http.conf allows far more.
+MAX_ARI_CONNECTIONS = 128
+
+
+@contextlib.asynccontextmanager
+async def call_handling(
+    *,
+    ari_config: AriConfig,
+    topology: Topology,
+    modes: Modes | None,
+    journal: Journal,
+    recorder: ModeRecorder,
+    clock: Clock,
+    settings: CallSettings,
+) -> AsyncIterator[CallService]:
+    """The call service, running (connecting to Asterisk in the background) while in use."""
+    ari = AriClient(ari_config, max_connections=MAX_ARI_CONNECTIONS)
+    stream = EventStream(ari_config, settings.app_name)
+    service = CallService(
+        ari=ari,
+        events=stream,
+        topology=topology,
+        policy=PolicyState(topology, modes),
+        journal=journal,
+        recorder=recorder,
+        clock=clock,
+        settings=settings,
+    )
+    task = asyncio.get_running_loop().create_task(service.run(), name="calls:service")
+    try:
+        yield service
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await service.stop()
+        await stream.close()
+        await ari.close()

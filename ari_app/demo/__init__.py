@@ -1,0 +1,1 @@
+"""The demo: the application on the built-in emulator, with simulated callers and operators."""
