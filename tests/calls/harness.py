@@ -58,7 +58,11 @@ class Harness:
 
     async def restart(self) -> None:
         """Stop the application as a crash would, and start a new one with an empty memory."""
-        await self._stop_application()
+        await self.stop_application()
+        await self.start_application()
+
+    async def start_application(self) -> None:
+        """Start a new application with an empty memory (everything from Asterisk)."""
         service, ari, stream = new_service(
             emulator=self.emulator,
             topology=self.topology,
@@ -71,7 +75,8 @@ class Harness:
         self._task = asyncio.create_task(service.run(), name="test:call-service")
         await wait_until(lambda: service.ready, what="the restarted application to be ready")
 
-    async def _stop_application(self) -> None:
+    async def stop_application(self) -> None:
+        """Stop the application as a crash would: calls stay in Asterisk."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -210,5 +215,5 @@ async def running(
         await wait_until(lambda: service.ready, what="the application to be ready")
         yield harness
     finally:
-        await harness._stop_application()
+        await harness.stop_application()
         await emulator.stop()
