@@ -19,8 +19,9 @@ import contextlib
 import heapq
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from ari_app.calls.config import CallSettings
 from ari_app.calls.ids import CallNames
@@ -261,9 +262,8 @@ class CallService:
         with contextlib.suppress(AriError):
             await self.ari.channels.hangup(channel_id)
 
-    def spawn(self, coroutine: object, *, name: str) -> None:
+    def spawn(self, coroutine: Coroutine[Any, Any, None], *, name: str) -> None:
         """A fire-and-forget clean-up task, tracked so shutdown can cancel it."""
-        assert asyncio.iscoroutine(coroutine)
         task = asyncio.get_running_loop().create_task(coroutine, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from ari_app.calls.config import CallSettings
 from ari_app.calls.ids import CallNames
@@ -33,6 +34,7 @@ from ari_app.clock import Clock
 from ari_app.stasis import (
     AllocationFailed,
     AriClient,
+    AriConnectionError,
     AriError,
     AriHttpError,
     ChannelDestroyed,
@@ -55,6 +57,10 @@ from ari_app.vcta import (
 )
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+# Real seconds between attempts of a request that got no answer (then one last attempt).
+_RETRY_DELAYS_S = (0.25, 1.0)
 
 
 class SessionState(StrEnum):
@@ -147,6 +153,10 @@ class SessionHost(Protocol):
     def register_playback(self, playback_id: str, session: CallSession) -> None: ...
 
     def forget(self, resource_id: str) -> None: ...
+
+    def spawn(self, coroutine: Coroutine[Any, Any, None], *, name: str) -> None:
+        """Run a clean-up task the service keeps track of."""
+        ...
 
     def policy_changed(self) -> None:
         """Something changed that may allow an offer: run the distribution."""
@@ -242,9 +252,10 @@ class CallSession:
         while not self._queue.empty():
             item = self._queue.get_nowait()
             if isinstance(item, StasisStart) and item.channel.id != self.call_id:
-                asyncio.get_running_loop().create_task(
-                    self._quietly(self.host.ari.channels.hangup(item.channel.id)),
-                    name=f"hang-up-late-leg:{item.channel.id}",
+                leg = item.channel.id
+                self.host.spawn(
+                    self._quietly(functools.partial(self.host.ari.channels.hangup, leg)),
+                    name=f"hang-up-late-leg:{leg}",
                 )
 
     async def _handle(self, item: SessionInput) -> None:
@@ -277,7 +288,7 @@ class CallSession:
                 extra={"call_id": self.call_id, "unit": decision.unit, "reason": decision.reason},
             )
         if item.event.channel.state != "Up" and not await self._try(
-            host.ari.channels.answer(self.call_id)
+            lambda: host.ari.channels.answer(self.call_id)
         ):
             await self._caller_left_early()
             return
@@ -287,10 +298,10 @@ class CallSession:
         """Put the caller in their own holding bridge and start the announcements."""
         host = self.host
         bridge_id = host.names.holding_bridge(self.call_id)
-        await host.ari.bridges.create(bridge_type="holding", bridge_id=bridge_id)
+        await self._create_bridge(bridge_id, "holding")
         self.hold_bridge = bridge_id
         if not await self._try(
-            host.ari.bridges.add_channel(bridge_id, self.call_id, role="participant")
+            lambda: host.ari.bridges.add_channel(bridge_id, self.call_id, role="participant")
         ):
             await self._caller_left_early()
             return
@@ -312,7 +323,7 @@ class CallSession:
         assert isinstance(item, Resume)
         self._journal(JournalKind.RECOVERED, reason="rebuilt from Asterisk before waiting")
         if item.channel_state != "Up" and not await self._try(
-            self.host.ari.channels.answer(self.call_id)
+            lambda: self.host.ari.channels.answer(self.call_id)
         ):
             await self._caller_left_early()
             return
@@ -339,22 +350,20 @@ class CallSession:
     async def _play_next(self) -> None:
         """Play the next announcement to the waiting caller, or music when none is left."""
         host = self.host
-        if self.hold_bridge is None or self.state not in (
-            SessionState.WAITING,
-            SessionState.OFFERED,
-        ):
+        bridge = self.hold_bridge
+        if bridge is None or self.state not in (SessionState.WAITING, SessionState.OFFERED):
             return
         if self.playlist:
             media = self.playlist.pop(0)
             if self.moh_playing:
                 self.moh_playing = False
-                await self._quietly(host.ari.bridges.stop_moh(self.hold_bridge))
+                await self._quietly(lambda: host.ari.bridges.stop_moh(bridge))
             self._playbacks += 1
             playback_id = host.names.playback(self.call_id, self._playbacks)
             host.register_playback(playback_id, self)
             self.playback_id = playback_id
             if await self._try(
-                host.ari.bridges.play(self.hold_bridge, media, playback_id=playback_id)
+                lambda: host.ari.bridges.play(bridge, media, playback_id=playback_id)
             ):
                 self._arm(TimerKind.PLAYBACK_GUARD, host.settings.playback_guard_s)
                 return
@@ -363,7 +372,7 @@ class CallSession:
         if not self.moh_playing:
             moh_class = self._unit().announcements.music_on_hold
             self.moh_playing = await self._try(
-                host.ari.bridges.start_moh(self.hold_bridge, moh_class=moh_class)
+                lambda: host.ari.bridges.start_moh(bridge, moh_class=moh_class)
             )
         self._arm(TimerKind.REMINDER, self._unit().announcements.reminder_every)
 
@@ -387,7 +396,7 @@ class CallSession:
             return
         playback_id, self.playback_id = self.playback_id, None
         self.host.forget(playback_id)
-        await self._quietly(self.host.ari.playbacks.stop(playback_id))
+        await self._quietly(lambda: self.host.ari.playbacks.stop(playback_id))
         log.warning(
             "announcement did not finish; going on",
             extra={"call_id": self.call_id, "playback_id": playback_id},
@@ -416,7 +425,9 @@ class CallSession:
         if call is not None:
             mark = QueueMark(call.unit, call.hops, call.overflow)
             await self._try(
-                self.host.ari.channels.set_variable(self.call_id, QUEUE_VARIABLE, mark.encode())
+                lambda: self.host.ari.channels.set_variable(
+                    self.call_id, QUEUE_VARIABLE, mark.encode()
+                )
             )
 
     # -- offering a position ---------------------------------------------------------------
@@ -441,19 +452,29 @@ class CallSession:
         # Subscribe before acting: the leg's events may arrive before the originate answer.
         host.register_leg(leg_id, self)
         caller_id = f'"{self.caller_name}" <{self.caller_number}>'
+        originate = functools.partial(
+            host.ari.channels.originate,
+            offer.endpoint,
+            app=host.settings.app_name,
+            app_args=["offer", self.call_id],
+            caller_id=caller_id,
+            ring_timeout=max(1, round(host.settings.ring_timeout_s)),
+            channel_id=leg_id,
+            variables={"VCTA_CALL_ID": self.call_id},
+        )
         try:
-            await host.ari.channels.originate(
-                offer.endpoint,
-                app=host.settings.app_name,
-                app_args=["offer", self.call_id],
-                caller_id=caller_id,
-                ring_timeout=max(1, round(host.settings.ring_timeout_s)),
-                channel_id=leg_id,
-                variables={"VCTA_CALL_ID": self.call_id},
-            )
+            await self._steady(originate)
+        except Conflict:
+            pass  # an attempt that got no answer did create the leg: it is ringing
         except AllocationFailed:
             # Offline or unknown endpoint: no event will ever come for this leg.
             await self._offer_failed(OfferFailure.UNREACHABLE, "allocation failed")
+            return
+        except AriConnectionError as error:
+            # Asterisk never answered: the leg may exist. Make sure it does not ring on, and
+            # keep the position (it is not known to be unreachable).
+            await self._quietly(lambda: host.ari.channels.hangup(leg_id))
+            await self._offer_failed(OfferFailure.NO_ANSWER, str(error))
             return
         except AriError as error:
             await self._offer_failed(OfferFailure.UNREACHABLE, str(error))
@@ -471,7 +492,7 @@ class CallSession:
         if not self._current_timer(item) or self.leg_id is None:
             return
         leg_id = self.leg_id
-        await self._quietly(self.host.ari.channels.hangup(leg_id))
+        await self._quietly(lambda: self.host.ari.channels.hangup(leg_id))
         await self._offer_failed(OfferFailure.NO_ANSWER, "no verdict from Asterisk in time")
 
     async def _offer_failed(self, failure: OfferFailure, detail: str) -> None:
@@ -504,7 +525,7 @@ class CallSession:
         leg_id = item.channel.id
         if leg_id != self.leg_id:
             # Answered after we gave up on it (ring guard, caller gone): not wanted.
-            await self._quietly(host.ari.channels.hangup(leg_id))
+            await self._quietly(lambda: host.ari.channels.hangup(leg_id))
             return
         if self.state is not SessionState.OFFERED:
             return  # a duplicate of the answer already handled
@@ -512,16 +533,15 @@ class CallSession:
         assert position_id is not None
         self._disarm(TimerKind.RING_GUARD)
         talk = host.names.talk_bridge(self.call_id)
-        with contextlib.suppress(Conflict):
-            await host.ari.bridges.create(bridge_type="mixing", bridge_id=talk)
+        await self._create_bridge(talk, "mixing")
         self.talk_bridge = talk
         # Both at once: Asterisk adds neither when one is gone, so a caller is never left
         # talking to nobody (nor an operator to a caller who just hung up).
-        if not await self._try(host.ari.bridges.add_channel(talk, [leg_id, self.call_id])):
-            await self._quietly(host.ari.bridges.destroy(talk))
+        if not await self._try(lambda: host.ari.bridges.add_channel(talk, [leg_id, self.call_id])):
+            await self._quietly(lambda: host.ari.bridges.destroy(talk))
             self.talk_bridge = None
             if await self._caller_present():
-                await self._quietly(host.ari.channels.hangup(leg_id))
+                await self._quietly(lambda: host.ari.channels.hangup(leg_id))
                 await self._offer_failed(OfferFailure.REJECTED, "hung up on answering")
             else:
                 await self._end(
@@ -536,7 +556,7 @@ class CallSession:
         await self._stop_waiting_media()
         recording = host.names.recording(self.call_id)
         recorded = await self._try(
-            host.ari.bridges.record(
+            lambda: host.ari.bridges.record(
                 talk,
                 recording,
                 host.settings.recording_format,
@@ -567,9 +587,9 @@ class CallSession:
             self.playback_id = None
         self.playlist.clear()
         self.moh_playing = False
-        if self.hold_bridge is not None:
-            await self._quietly(host.ari.bridges.destroy(self.hold_bridge))
-            self.hold_bridge = None
+        bridge, self.hold_bridge = self.hold_bridge, None
+        if bridge is not None:
+            await self._quietly(lambda: host.ari.bridges.destroy(bridge))
 
     # -- ends ------------------------------------------------------------------------------
 
@@ -617,15 +637,17 @@ class CallSession:
         previous = self.state
         self.state = SessionState.ENDED
         ari = host.ari
-        if self.leg_id is not None:
-            host.forget(self.leg_id)
-            await self._quietly(ari.channels.hangup(self.leg_id))
+        leg = self.leg_id
+        if leg is not None:
+            host.forget(leg)
+            await self._quietly(lambda: ari.channels.hangup(leg))
         if ended_by == "operator":
             # The end of the operator's call ends the caller's: the only time we hang up.
-            await self._quietly(ari.channels.hangup(self.call_id))
+            await self._quietly(lambda: ari.channels.hangup(self.call_id))
         await self._stop_waiting_media()
-        if self.talk_bridge is not None:
-            await self._quietly(ari.bridges.destroy(self.talk_bridge))
+        talk = self.talk_bridge
+        if talk is not None:
+            await self._quietly(lambda: ari.bridges.destroy(talk))
         call = None
         if self.call_id in host.policy.calls:
             call = host.policy.call_ended(self.call_id, host.clock.now())
@@ -698,10 +720,25 @@ class CallSession:
             )
         )
 
-    async def _try(self, request: Awaitable[object]) -> bool:
+    async def _steady(self, request: Callable[[], Awaitable[T]]) -> T:
+        """Send a request again when it got no answer (Asterisk busy, connection lost):
+        a surge of calls must slow the application down, not make it give up on callers.
+        Requests sent this way are idempotent, or made so by the caller's checks."""
+        for delay in _RETRY_DELAYS_S:
+            try:
+                return await request()
+            except AriConnectionError as error:
+                log.warning(
+                    "ARI request without answer; trying again",
+                    extra={"call_id": self.call_id, "error": str(error), "in_s": delay},
+                )
+                await asyncio.sleep(delay)
+        return await request()
+
+    async def _try(self, request: Callable[[], Awaitable[object]]) -> bool:
         """Run an ARI request where the resource may be gone; False if it was (404/400/422)."""
         try:
-            await request
+            await self._steady(request)
         except AriHttpError as error:
             if error.status in (400, 404, 409, 422):
                 log.info(
@@ -712,6 +749,16 @@ class CallSession:
             raise
         return True
 
+    async def _create_bridge(self, bridge_id: str, bridge_type: str) -> None:
+        """Create one of our bridges; one left by an attempt that got no answer is reused."""
+        ari = self.host.ari
+        try:
+            await self._steady(
+                lambda: ari.bridges.create(bridge_type=bridge_type, bridge_id=bridge_id)
+            )
+        except AriHttpError:
+            await self._steady(lambda: ari.bridges.get(bridge_id))  # NotFound: a real failure
+
     async def _caller_present(self) -> bool:
         try:
             await self.host.ari.channels.get(self.call_id)
@@ -719,10 +766,10 @@ class CallSession:
             return False
         return True
 
-    async def _quietly(self, request: Awaitable[object]) -> None:
+    async def _quietly(self, request: Callable[[], Awaitable[object]]) -> None:
         """Clean-up request: whatever it says, the call goes on."""
         try:
-            await request
+            await self._steady(request)
         except AriError as error:
             log.debug(
                 "clean-up request failed", extra={"call_id": self.call_id, "error": str(error)}

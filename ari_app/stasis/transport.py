@@ -33,10 +33,16 @@ log = logging.getLogger("ari_app.stasis.rest")
 M = TypeVar("M", bound=AriModel)
 
 DEFAULT_TIMEOUT_S = 5.0
-"""Whole-request timeout. ARI answers in milliseconds, originate included (it does not
-wait for the callee): five seconds without an answer means Asterisk is stuck or gone."""
+"""How long Asterisk may take to answer a request once it is sent. ARI answers in
+milliseconds, originate included (it does not wait for the callee): five seconds without an
+answer means Asterisk is stuck or gone."""
 
 DEFAULT_CONNECT_TIMEOUT_S = 2.0
+
+POOL_WAIT_S = 30.0
+"""How long a request may wait for a free pooled connection before it is sent. During a
+surge of calls our own backlog must not read as Asterisk's silence, so this wait is not
+part of the answer timeout; each pooled connection frees itself within the answer timeout."""
 
 
 class RestTransport:
@@ -56,7 +62,11 @@ class RestTransport:
             raise ValueError("the ARI connection pool needs at least one connection")
         self._config = config
         self._base = str(config.rest_base)
-        self._timeout = aiohttp.ClientTimeout(total=timeout, connect=connect_timeout)
+        self._timeout = aiohttp.ClientTimeout(
+            total=POOL_WAIT_S + connect_timeout + timeout,
+            sock_connect=connect_timeout,
+            sock_read=timeout,
+        )
         self._timeout_s = timeout
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
