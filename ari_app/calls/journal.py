@@ -63,6 +63,24 @@ class Journal(Protocol):
     def record(self, entry: JournalEntry) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class OpenCall:
+    """A call the journal has no end for (read back after a restart)."""
+
+    call_id: str
+    connected: bool
+    unit: str | None = None
+    home_centre: str | None = None
+    position: str | None = None
+    caller: str | None = None
+
+
+class OpenCalls(Protocol):
+    """Calls the journal holds no end for; the store implements it over PostgreSQL."""
+
+    async def open_calls(self) -> list[OpenCall]: ...
+
+
 class MemoryJournal:
     """A journal kept in memory, for the demo and tests."""
 
@@ -76,3 +94,23 @@ class MemoryJournal:
 
     def of_call(self, call_id: str) -> list[JournalEntry]:
         return list(self._by_call.get(call_id, ()))
+
+    async def open_calls(self) -> list[OpenCall]:
+        """Calls with entries and no ``ENDED`` one, in order of arrival."""
+        open_calls = []
+        for call_id, entries in self._by_call.items():
+            kinds = {entry.kind for entry in entries}
+            if JournalKind.ENDED in kinds:
+                continue
+            last = entries[-1]
+            open_calls.append(
+                OpenCall(
+                    call_id,
+                    JournalKind.CONNECTED in kinds,
+                    last.unit,
+                    last.home_centre,
+                    last.position,
+                    last.caller,
+                )
+            )
+        return open_calls

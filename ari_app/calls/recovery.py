@@ -18,6 +18,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
+from ari_app.calls.journal import CallOutcome, JournalEntry, JournalKind
 from ari_app.calls.marks import QUEUE_VARIABLE, QueueMark
 from ari_app.calls.session import ChannelsGone, Resume, SessionState
 from ari_app.stasis import AriError, Bridge, Channel, StasisStart
@@ -34,6 +35,7 @@ class Resynchroniser:
 
     def __init__(self, service: CallService) -> None:
         self.service = service
+        self._first = True
 
     async def run(self) -> None:
         service = self.service
@@ -65,6 +67,9 @@ class Resynchroniser:
                     bridge_of[channel_id] = bridge
         self._reconcile_sessions(live)
         await self._adopt_unknown_callers(live, bridge_of)
+        if self._first:
+            await self._close_calls_ended_while_stopped(live)
+            self._first = False
         await self._reap(live, bridges)
         log.info(
             "resynchronised with Asterisk",
@@ -114,6 +119,39 @@ class Resynchroniser:
                     service.ari.channels.continue_in_dialplan(channel.id),
                     name=f"hand-back:{channel.id}",
                 )
+
+    async def _close_calls_ended_while_stopped(self, live: dict[str, Channel]) -> None:
+        """Calls the journal left open whose caller is gone: they ended while no application
+        was running. Their record gets its end, so every call is on record from arrival to end.
+        """
+        service = self.service
+        if service.open_calls is None:
+            return
+        try:
+            open_calls = await service.open_calls.open_calls()
+        except Exception as error:  # the journal's store may be down: calls come first
+            log.warning("could not read open calls from the journal", extra={"error": str(error)})
+            return
+        now = service.clock.now()
+        for call in open_calls:
+            if call.call_id in live or call.call_id in service.sessions:
+                continue
+            outcome = CallOutcome.ANSWERED if call.connected else CallOutcome.ABANDONED
+            service.journal.record(
+                JournalEntry(
+                    call_id=call.call_id,
+                    at=now,
+                    kind=JournalKind.ENDED,
+                    unit=call.unit,
+                    home_centre=call.home_centre,
+                    position=call.position,
+                    caller=call.caller,
+                    reason="ended while the application was stopped",
+                    outcome=outcome,
+                    details={"ended_by": "unknown"},
+                )
+            )
+            log.info("call closed in the journal", extra={"call_id": call.call_id})
 
     async def _queue_mark(self, channel_id: str) -> QueueMark | None:
         try:

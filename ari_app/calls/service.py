@@ -25,7 +25,7 @@ from typing import Any
 
 from ari_app.calls.config import CallSettings
 from ari_app.calls.ids import CallNames
-from ari_app.calls.journal import Journal
+from ari_app.calls.journal import Journal, OpenCalls
 from ari_app.calls.modes import ModeChangeRecord, ModeRecorder
 from ari_app.calls.recovery import Resynchroniser
 from ari_app.calls.session import Begin, CallMoved, CallSession, OfferCall, SessionState
@@ -91,8 +91,10 @@ class CallService:
         recorder: ModeRecorder,
         clock: Clock,
         settings: CallSettings,
+        open_calls: OpenCalls | None = None,
     ) -> None:
         self.ari = ari
+        self.open_calls = open_calls
         self.events = events
         self.topology = topology
         self.policy = policy

@@ -170,6 +170,7 @@ def new_service(
         recorder=recorder,
         clock=clock,
         settings=settings,
+        open_calls=journal,
     )
     return service, ari, stream
 

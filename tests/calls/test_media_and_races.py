@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ari_app.calls.journal import JournalKind
+from ari_app.calls.journal import CallOutcome, JournalKind
 from ari_app.sim import Answer, NoAnswer
 from ari_app.vcta import SetCrisisMessage, SetOutgoingMutualAid, SetPositionPaused
 from tests.calls.harness import Harness, running, wait_until
@@ -133,3 +133,8 @@ async def test_restart_after_the_caller_left_reaps_what_is_left(stage: str) -> N
         record = h.emulator.call(call)
         assert record is not None
         assert record.ended_by == "caller"
+        # The new application also closed the call's record in the journal.
+        ended = await h.until_ended(call)
+        assert ended.reason == "ended while the application was stopped"
+        expected = CallOutcome.ANSWERED if stage == "talking" else CallOutcome.ABANDONED
+        assert ended.outcome is expected
