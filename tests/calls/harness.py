@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from ari_app.sim.scripts import PositionScript
 from ari_app.stasis import AriClient, AriConfig, Backoff, EventStream
 from ari_app.stasis.stream import StreamTimings
 from ari_app.vcta import PolicyState, Topology, load_topology
+from tests.waiting import wait_until
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "ari_app" / "examples" / "sdis77.toml"
 APP = "vcta"
@@ -27,17 +27,6 @@ USER, PASSWORD = "ari-app", "secret"
 # Simulated time runs this much faster than real time: a 20 s ring timeout takes 0.4 s.
 SPEED = 50.0
 RECONNECT_S = 0.3  # real seconds before the event stream comes back after a drop
-
-
-async def wait_until(
-    predicate: Callable[[], bool], *, within: float = 5.0, what: str = "condition"
-) -> None:
-    """Poll ``predicate`` until it holds; fail naming ``what`` after ``within`` real seconds."""
-    deadline = time.monotonic() + within
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {within} s waiting for {what}")
-        await asyncio.sleep(0.005)  # sync-ok: polling interval of an awaited condition
 
 
 @dataclass

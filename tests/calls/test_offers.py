@@ -5,8 +5,9 @@ from __future__ import annotations
 from ari_app.calls.journal import CallOutcome, JournalKind
 from ari_app.sim import Answer, Busy, NoAnswer, Reject
 from ari_app.vcta import SetOutgoingMutualAid
-from tests.calls.harness import Harness, running, wait_until
+from tests.calls.harness import Harness, running
 from tests.calls.topologies import three_centres
+from tests.waiting import wait_until
 
 TALKING = Answer(after_s=1.0, talk_s=None)
 

@@ -7,8 +7,9 @@ import asyncio
 from ari_app.calls.journal import CallOutcome, JournalKind
 from ari_app.sim import Answer, NoAnswer
 from ari_app.vcta import SetOutgoingMutualAid
-from tests.calls.harness import running, wait_until
+from tests.calls.harness import running
 from tests.calls.topologies import three_centres
+from tests.waiting import wait_until
 
 TALKING = Answer(after_s=1.0, talk_s=None)
 

@@ -7,8 +7,9 @@ import pytest
 from ari_app.calls.journal import JournalKind
 from ari_app.sim import Answer, NoAnswer
 from ari_app.vcta import SetDiversion, SetIncomingMutualAid, SetOutgoingMutualAid
-from tests.calls.harness import running, wait_until
+from tests.calls.harness import running
 from tests.calls.topologies import pooled_at_night, three_centres
+from tests.waiting import wait_until
 
 TALKING = Answer(after_s=1.0, talk_s=None)  # answers and stays on the line
 

@@ -3,13 +3,13 @@ an operator in the application. Each waits for the events that prove the step is
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 from ari_app.sim import Emulator
 from ari_app.stasis import AriClient, Channel, ChannelEnteredBridge, StasisStart
 from tests.integration.recorder import WAIT_S, EventRecorder
 from tests.integration.world import ANSWERS, APP, CALLER_NUMBER
+from tests.waiting import wait_until
 
 # The lab dialplan sends any number to the application; this one is used by no other step.
 SENTINEL_ROUTING_KEY = "999"
@@ -23,9 +23,7 @@ def app_bound(emu: Emulator, app: str = APP) -> bool:
 
 async def until(condition: Callable[[], bool], within: float = WAIT_S) -> None:
     """Wait for a state of the emulator, which changes without telling the test (polling)."""
-    async with asyncio.timeout(within):
-        while not condition():  # noqa: ASYNC110 - the emulator has no event to wait on here
-            await asyncio.sleep(0.005)
+    await wait_until(condition, within=within, what="the emulator's state")
 
 
 async def until_app_bound(emu: Emulator, app: str = APP) -> None:

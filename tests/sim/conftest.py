@@ -13,6 +13,7 @@ import pytest
 
 from ari_app.sim import Emulator
 from tests.sim.lab import LAB_APP, LAB_PASSWORD, LAB_USER, basic_auth, lab_emulator
+from tests.waiting import wait_until
 
 WAIT_S = 5.0
 
@@ -106,9 +107,4 @@ def _bound(emu: Emulator, app: str) -> bool:
 
 async def until(condition: Callable[[], bool], within: float = WAIT_S) -> None:
     """Wait for a state of the emulator (polling: it changes without telling the test)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.005)
+    await wait_until(condition, within=within, what="the emulator's state")

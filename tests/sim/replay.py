@@ -290,7 +290,7 @@ class Replay:
         while not condition():
             if asyncio.get_running_loop().time() > deadline:
                 raise TraceMismatch(f"timed out waiting for {what}")
-            await asyncio.sleep(0.005)
+            await asyncio.sleep(0.005)  # sync-ok: polling interval of an awaited condition
 
     # Events ---------------------------------------------------------------------------
 

@@ -37,6 +37,7 @@ from tests.stasis.conftest import (
 )
 from tests.stasis.reference import params, trace_lines, trace_names
 from tests.stasis.test_events import STASIS_START
+from tests.waiting import wait_until
 
 
 def quick_backoff() -> Backoff:
@@ -57,9 +58,7 @@ async def next_item(stream: EventStream, within: float = 5.0) -> StreamItem:
 
 async def eventually(condition: Callable[[], bool], within: float = 5.0) -> None:
     """Wait until ``condition()`` holds; fail the test after ``within`` seconds."""
-    async with asyncio.timeout(within):
-        while not condition():  # noqa: ASYNC110 - counters have no event to wait on
-            await asyncio.sleep(0.01)
+    await wait_until(condition, within=within, what="the stream's counters")
 
 
 @pytest.fixture
@@ -269,7 +268,7 @@ async def test_close_during_a_hanging_handshake_is_immediate() -> None:
         config = AriConfig(f"http://127.0.0.1:{port}/ari", USER, PASSWORD)
         stream = open_stream(config, timings=StreamTimings(open_timeout=30.0))
         stream.start()
-        await asyncio.sleep(0)  # let the reader start its attempt
+        await asyncio.sleep(0)  # sync-ok: one turn of the loop lets the reader start its attempt
         started = time.monotonic()
         await stream.close()
         assert time.monotonic() - started < 1.0
