@@ -10,6 +10,10 @@
 - A call that has waited ``last_resort_after`` goes to the national backup unit when that unit
   has more free positions than its reserve and holds fewer overflow calls than its cap, oldest
   calls first, whatever the mutual-aid switches say (a caller waiting that long comes first).
+- A call that every available position of its unit has failed to take lately (they are all
+  skipped for it: busy, no answer, refused) is not held there by positions that will not
+  answer it: it may go to a neighbour by mutual aid, under the same conditions, even though
+  its unit is not saturated.
 - A unit that receives calls in a pass does not send any in the same pass.
 """
 
@@ -117,6 +121,7 @@ def overflow_pass(topology: Topology, state: PolicyState, now: float) -> list[Mo
     for unit_id in state.layout.serving_units:
         if state.queue_length(unit_id) and unit_id not in book.planned_in:
             _mutual_aid_from(state, book, unit_id, now)
+            _refused_calls_from(state, book, unit_id, now)
     _last_resort(topology, state, book, now)
     return book.moves
 
@@ -152,6 +157,36 @@ def _mutual_aid_from(state: PolicyState, book: _Pass, unit_id: str, now: float) 
         )
         book.plan(call, neighbour, MoveKind.MUTUAL_AID, reason)
         remaining -= 1
+
+
+def _refused_calls_from(state: PolicyState, book: _Pass, unit_id: str, now: float) -> None:
+    """Calls every available position of ``unit_id`` is skipped for go to a neighbour."""
+    layout = state.layout
+    ranks = layout.neighbour_ranks[unit_id]
+    if not ranks or not layout.outgoing[unit_id]:
+        return
+    available = [position.id for position in state.available_positions(unit_id)]
+    if not available:
+        return  # nobody free: the saturation rule decides
+    for call in state.waiting_calls(unit_id):
+        skipped = call.skipped
+        if not skipped or call.call_id in book.moving:
+            continue
+        if any(skipped.get(position, now) <= now for position in available):
+            continue
+        neighbour, rank, any_room = _best_neighbour(book, ranks, call)
+        if neighbour is None:
+            if not any_room:
+                return
+            continue
+        neighbour_unit = book.units[neighbour]
+        reason = (
+            f"every available position of {unit_id} ({', '.join(available)}) failed to take "
+            f"this call lately; mutual aid to {neighbour}: rank {rank} neighbour with "
+            f"{book.free(neighbour)} free positions (reserve {neighbour_unit.reserve}) "
+            f"holding {book.held(neighbour)} of {neighbour_unit.overflow_cap} overflow calls"
+        )
+        book.plan(call, neighbour, MoveKind.MUTUAL_AID, reason)
 
 
 def _best_neighbour(

@@ -118,3 +118,18 @@ async def test_caller_hanging_up_during_the_conversation_ends_the_operator_leg()
         assert ended.details["ended_by"] == "caller"
         await h.until_idle()
         assert [r["name"] for r in h.emulator.stored_recordings()] == [call]
+
+
+async def test_call_no_home_operator_answers_goes_to_a_neighbour_before_the_last_resort() -> None:
+    async with running(
+        topology=three_centres(),
+        script=TALKING,
+        scripts={"alpha-op1": NoAnswer(), "alpha-op2": NoAnswer()},
+        ring_timeout_s=5.0,
+    ) as h:
+        call = await h.call("18")
+        moved = await h.until_journal(call, JournalKind.MOVED, within=10.0)
+        assert moved.unit == "beta"
+        assert "failed to take this call" in (moved.reason or "")
+        assert (await h.until_talking(call)).startswith("beta-op")
+        assert {p for p, _ in failures(h, call)} == {"alpha-op1", "alpha-op2"}

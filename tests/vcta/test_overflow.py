@@ -347,3 +347,61 @@ def test_virtual_cta_takes_overflow_as_one_unit_with_its_own_limits() -> None:
     put_waiting(state, "c1", "sdis77", at=0.0)
     moves = overflow_pass(state.topology, state, 1.0)
     assert [m.to_unit for m in moves] == ["vcta-89-10"]
+
+
+def _refused_everywhere(state: PolicyState, call_id: str, unit: str, now: float) -> None:
+    """Offer ``call_id`` to every available position of ``unit``; each lets it ring out."""
+    for position in [p.id for p in state.available_positions(unit)]:
+        state.offer_made(call_id, position, now)
+        state.offer_failed(call_id, position, OfferFailure.NO_ANSWER, now)
+
+
+def test_call_no_available_position_will_take_goes_to_a_neighbour_without_saturation() -> None:
+    state = PolicyState(
+        topology(
+            centre("sdis77", 2, max_queue=5, max_wait=300, neighbours=["sdis91"]),
+            centre("sdis91", 3, neighbours=["sdis77"]),
+        )
+    )
+    all_online(state)
+    put_waiting(state, "c1", "sdis77", at=0.0)
+    _refused_everywhere(state, "c1", "sdis77", 20.0)
+    # Both positions are free again, but both just let this call ring out.
+    assert not saturation(state, "sdis77", 21.0).saturated
+    moves = overflow_pass(state.topology, state, 21.0)
+    assert [(m.call_id, m.to_unit, m.kind) for m in moves] == [
+        ("c1", "sdis91", MoveKind.MUTUAL_AID)
+    ]
+    assert "failed to take this call" in moves[0].reason
+
+
+def test_call_refused_by_some_positions_only_stays_for_the_others() -> None:
+    state = PolicyState(
+        topology(
+            centre("sdis77", 2, max_queue=5, max_wait=300, neighbours=["sdis91"]),
+            centre("sdis91", 3, neighbours=["sdis77"]),
+        )
+    )
+    all_online(state)
+    put_waiting(state, "c1", "sdis77", at=0.0)
+    state.offer_made("c1", "sdis77-op1", 10.0)
+    state.offer_failed("c1", "sdis77-op1", OfferFailure.BUSY, 10.0)
+    assert overflow_pass(state.topology, state, 11.0) == []
+
+
+def test_refused_call_stays_home_when_outgoing_mutual_aid_is_off() -> None:
+    state = PolicyState(
+        topology(
+            centre(
+                "sdis77",
+                2,
+                neighbours=["sdis91"],
+                modes=CentreModes(outgoing_mutual_aid=False),
+            ),
+            centre("sdis91", 3, neighbours=["sdis77"]),
+        )
+    )
+    all_online(state)
+    put_waiting(state, "c1", "sdis77", at=0.0)
+    _refused_everywhere(state, "c1", "sdis77", 5.0)
+    assert overflow_pass(state.topology, state, 6.0) == []
