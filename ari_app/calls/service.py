@@ -108,7 +108,7 @@ class CallService:
         self._ready = asyncio.Event()  # the stream is up and the state matches Asterisk's
         self._by_resource: dict[str, CallSession] = {}  # operator legs and playbacks
         self._wrap_ups: list[tuple[float, str]] = []
-        self._recent: OrderedDict[str, None] = OrderedDict()
+        self._recent: OrderedDict[int, None] = OrderedDict()
         self._resync_wanted = False
         self._resync = Resynchroniser(self)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -198,7 +198,8 @@ class CallService:
     def _is_duplicate(self, event: Event) -> bool:
         """Asterisk sends an endpoint-subscribed application every event of the endpoint's
         channels once per matching subscription: the copies are identical."""
-        key = event.model_dump_json()
+        # A 64-bit hash of the whole event: copies are byte-identical, distinct events differ.
+        key = hash(event.model_dump_json())
         if key in self._recent:
             return True
         self._recent[key] = None
