@@ -152,13 +152,19 @@ async def insert_mode_change(
     return _change(row)
 
 
-async def _already_audited(conn: Connection, change_id: str | None) -> bool:
+async def _already_applied(conn: Connection, change_id: str | None) -> bool:
+    """Claim ``change_id`` inside the change's transaction; True when it was applied before.
+
+    The claim is kept even when the change turns out to change nothing, so that replaying
+    an old change can never undo a later one; it is rolled back with a failed change.
+    """
     if change_id is None:
         return False
-    row = await (
-        await conn.execute("SELECT 1 FROM mode_changes WHERE change_id = %s", (change_id,))
-    ).fetchone()
-    return row is not None
+    cursor = await conn.execute(
+        "INSERT INTO applied_mode_changes (change_id) VALUES (%s) ON CONFLICT DO NOTHING",
+        (change_id,),
+    )
+    return cursor.rowcount == 0
 
 
 async def insert_default_modes(
@@ -249,7 +255,7 @@ class ModeStore:
         if modes.crisis_message is not None and not modes.crisis_message.strip():
             raise StoreError("a crisis message cannot be empty: to remove it, switch it off")
         async with self._pool.connection() as conn, conn.transaction():
-            if await _already_audited(conn, change_id):
+            if await _already_applied(conn, change_id):
                 return None
             # Locking the centre's row serialises concurrent changes of one centre, so each
             # audit row's "before" is what the change really replaced. The modes are read by
@@ -336,13 +342,13 @@ class ModeStore:
         Raises UnknownPosition.
 
         ``change_id`` (all three methods): the application's id of the change; a change
-        whose id is already audited is not written again (None is returned), so a change
-        replayed after an outage is audited once. ``at``: when the change was made, as the
-        audit's time (default: the time of the write).
+        whose id was applied before is not applied again (None is returned), so a change
+        replayed after an outage is applied and audited once. ``at``: when the change was
+        made, as the audit's time (default: the time of the write).
         """
         _check_actor(actor)
         async with self._pool.connection() as conn, conn.transaction():
-            if await _already_audited(conn, change_id):
+            if await _already_applied(conn, change_id):
                 return None
             row = await (
                 await conn.execute(
@@ -402,7 +408,7 @@ class ModeStore:
         """
         _check_actor(actor)
         async with self._pool.connection() as conn, conn.transaction():
-            if await _already_audited(conn, change_id):
+            if await _already_applied(conn, change_id):
                 return None
             row = await (
                 await conn.execute(

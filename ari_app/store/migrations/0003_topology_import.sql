@@ -8,8 +8,10 @@
 --   That a key routes to one centre is checked by the policy, on normalised keys.
 -- * The modes each centre starts with (``[centres.X.modes]``): the import stores them in
 --   ``centre_modes`` for a new centre, and they are part of the topology read back.
--- * ``mode_changes.change_id``: the id the application gives a change, so that a change
---   replayed from the spool after an outage is not audited twice.
+-- * ``applied_mode_changes``: the ids of the changes the application recorded that were
+--   applied (whether or not they changed anything), written in the change's transaction,
+--   so that a change replayed from the spool after an outage is applied once; and
+--   ``mode_changes.change_id``, the change an audit row comes from.
 
 ALTER TABLE units ADD COLUMN ordinal integer NOT NULL DEFAULT 0;
 
@@ -32,3 +34,8 @@ ALTER TABLE centres
     ADD CONSTRAINT centres_initial_diversion_check CHECK (initial_diverted_to IS DISTINCT FROM id);
 
 ALTER TABLE mode_changes ADD COLUMN change_id text UNIQUE CHECK (change_id <> '');
+
+CREATE TABLE applied_mode_changes (
+    change_id text PRIMARY KEY CHECK (change_id <> ''),
+    applied_at timestamptz NOT NULL DEFAULT now()
+);
