@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
+from ari_app.calls.modes import ModeRecorder
 from ari_app.store.backoff import Backoff
 from ari_app.store.db import connect
 from ari_app.store.mode_load import load_modes
@@ -100,10 +101,11 @@ async def test_each_change_is_written_in_order_with_its_audit(
 ) -> None:
     recorder = recorders.make(imported)
     await recorder.start()
-    recorder.record(officer.change(SetDiversion("sdis45", "sdis77"), reason="evacuation"))
-    recorder.record(officer.change(SetCrisisMessage("sdis45", "sound:crisis/flood")))
-    recorder.record(officer.change(SetPositionPaused("sdis91-op2", True), actor="chef91"))
-    recorder.record(officer.change(SetVctaActive("vcta-89-10", False), actor="cogic"))
+    handed: ModeRecorder = recorder  # what CallService is given
+    handed.record(officer.change(SetDiversion("sdis45", "sdis77"), reason="evacuation"))
+    handed.record(officer.change(SetCrisisMessage("sdis45", "sound:crisis/flood")))
+    handed.record(officer.change(SetPositionPaused("sdis91-op2", True), actor="chef91"))
+    handed.record(officer.change(SetVctaActive("vcta-89-10", False), actor="cogic"))
     await wait_until(lambda: recorder.stats().written == 4, "four changes are written")
 
     rows = await audited(pg_pool)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg_pool import AsyncConnectionPool
 
 from ari_app.cli import main
 from ari_app.store.db import Connection, SingleConnection, connect
@@ -75,6 +76,16 @@ async def test_every_detail_of_the_format_survives_the_round_trip(
 
 async def test_nothing_imported_reads_as_none(conn: Connection) -> None:
     assert await read_topology(conn) is None
+
+
+async def test_topology_reads_the_same_through_a_pool_connection(
+    conn: Connection, pg_pool: AsyncConnectionPool
+) -> None:
+    await import_file(conn, EXAMPLES / "sdis77.toml")
+    async with pg_pool.connection() as pooled:  # not autocommit: a transaction of its own
+        assert await read_topology(pooled) == load_topology(EXAMPLES / "sdis77.toml")
+        async with pooled.transaction():  # inside the caller's transaction
+            assert await read_topology(pooled) == load_topology(EXAMPLES / "sdis77.toml")
 
 
 async def test_topology_edited_by_hand_into_nonsense_is_refused_when_read(
