@@ -14,8 +14,9 @@ transaction, so a change is applied once however often it is replayed. A spool l
 previous run is replayed first at start; ``pending()`` gives its changes to
 ``load_modes`` so they are in force from the start.
 
-A change PostgreSQL refuses for its content (a centre the imported topology no longer has)
-is set aside in ``<spool>.rejected`` with an error in the log; the others go on.
+A change PostgreSQL refuses for its content (a centre the imported topology no longer has),
+or one whose write fails in an unexpected way, is set aside in ``<spool>.rejected`` with an
+error in the log; the others go on.
 
 Single event loop: ``record()`` must be called from the loop the recorder runs on.
 """
@@ -337,6 +338,12 @@ class StoreModeRecorder:
             return _Outcome.REJECTED
         except (StoreError, ValueError) as error:
             await self._reject(write, str(error))
+            return _Outcome.REJECTED
+        except Exception as error:
+            # Not the database's condition (those are psycopg errors): retrying would stop
+            # every later change behind this one. It is kept aside for a person instead.
+            log.exception("unexpected error writing a mode change", extra={"id": write.change_id})
+            await self._reject(write, f"unexpected error: {error!r}")
             return _Outcome.REJECTED
         self._database_up = True
         if change is None:

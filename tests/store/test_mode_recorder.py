@@ -281,3 +281,26 @@ async def test_stop_with_the_database_unanswering_is_bounded_and_keeps_every_cha
 
     assert [w.change_id for w in ModeSpool(spool).read_all()] == ["c1", "c2", "c3"]
     assert recorder.stats().spool_depth == 3
+
+
+async def test_change_whose_write_fails_unexpectedly_is_set_aside_not_retried_forever(
+    imported: str,
+    pg_pool: AsyncConnectionPool,
+    officer: DutyOfficer,
+    recorders: Recorders,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(ModeStore, "apply", broken)
+    recorder = recorders.make(imported)
+    await recorder.start()
+    recorder.record(officer.change(SetOutgoingMutualAid("sdis77", False)))
+    recorder.record(officer.change(SetPositionPaused("sdis77-op1", True)))
+    await wait_until(lambda: recorder.stats().written == 1, "the next change is written")
+
+    assert recorder.stats().rejected == 1
+    assert change_ids(await audited(pg_pool)) == ["c2"]
+    rejected = ModeSpool(recorders.spool.with_name("modes.spool.rejected")).read_all()
+    assert [w.change_id for w in rejected] == ["c1"]
