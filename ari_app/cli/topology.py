@@ -14,12 +14,12 @@ from ari_app.vcta.loader import read_topology_file
 from ari_app.vcta.topology import Topology
 
 # Modules adding ``topology`` sub-commands of their own (for instance ``import``).
-TOPOLOGY_COMMAND_MODULES: tuple[str, ...] = ()
+TOPOLOGY_COMMAND_MODULES: tuple[str, ...] = ("ari_app.cli.topology_import",)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
-        "topology", help="check topology files (centres, positions, neighbours)"
+        "topology", help="check topology files (centres, positions, neighbours) and import them"
     )
     parser.set_defaults(handler=lambda _args: _help(parser))
     commands = parser.add_subparsers(title="topology commands", metavar="COMMAND")

@@ -12,6 +12,7 @@ from ari_app.store.errors import (
     SchemaError,
     StoreError,
     TokenNotFound,
+    TopologyInvalid,
     UnknownCentre,
     UnknownPosition,
     UnknownUnit,
@@ -19,6 +20,9 @@ from ari_app.store.errors import (
 from ari_app.store.history import CallHistory, CallRecord, StoredEntry
 from ari_app.store.journal import JournalStats, PostgresJournal
 from ari_app.store.migrate import require_current_schema, schema_status, upgrade
+from ari_app.store.mode_load import load_modes
+from ari_app.store.mode_recorder import ModeRecorderStats, StoreModeRecorder
+from ari_app.store.mode_writes import ModeWrite
 from ari_app.store.modes import (
     CentreModes,
     ModeChange,
@@ -28,6 +32,8 @@ from ari_app.store.modes import (
     insert_default_modes,
 )
 from ari_app.store.tokens import ApiToken, IssuedToken, TokenStore, parse_scope
+from ari_app.store.topology_import import ImportReport, import_topology
+from ari_app.store.topology_read import TopologySource, read_topology, topology_source
 
 __all__ = [
     "ApiToken",
@@ -41,29 +47,39 @@ __all__ = [
     "CentreModes",
     "ConnectionSource",
     "DatabaseUnreachable",
+    "ImportReport",
     "InvalidScope",
     "IssuedToken",
     "JournalStats",
     "MigrationLocked",
     "ModeChange",
+    "ModeRecorderStats",
     "ModeStore",
+    "ModeWrite",
     "PositionPause",
     "PostgresJournal",
     "SchemaError",
     "SingleConnection",
     "StoreError",
+    "StoreModeRecorder",
     "StoredEntry",
     "StoredModes",
     "TokenNotFound",
     "TokenStore",
+    "TopologyInvalid",
+    "TopologySource",
     "UnknownCentre",
     "UnknownPosition",
     "UnknownUnit",
     "connect",
+    "import_topology",
     "insert_default_modes",
+    "load_modes",
     "open_pool",
     "parse_scope",
+    "read_topology",
     "require_current_schema",
     "schema_status",
+    "topology_source",
     "upgrade",
 ]

@@ -49,3 +49,12 @@ class CallbackNotFound(StoreError):
 
 class CallbackAlreadyDone(StoreError):
     """The callback was already marked done."""
+
+
+class TopologyInvalid(StoreError):
+    """The topology in the database (or the one being imported) fails the policy's checks;
+    ``problems`` lists every reason, each a sentence."""
+
+    def __init__(self, message: str, problems: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems

@@ -70,7 +70,8 @@ class StoredModes:
 class ModeChange:
     """One audit row. ``unit_id`` is the centre (the position's, for a pause) or the virtual
     CTA changed. ``before``/``after`` hold the changed fields only; ``before`` is None when
-    the centre had no stored modes yet."""
+    the centre had no stored modes yet. ``change_id`` is the id the application gave the
+    change, when it gave one (see the ``change_id`` argument of the ModeStore methods)."""
 
     id: int
     at: datetime
@@ -81,13 +82,14 @@ class ModeChange:
     before: Mapping[str, ModeValue] | None
     after: Mapping[str, ModeValue]
     reason: str | None
+    change_id: str | None = None
 
 
-_CHANGE_COLUMNS = "id, at, actor, unit_id, position_id, what, before, after, reason"
+_CHANGE_COLUMNS = "id, at, actor, unit_id, position_id, what, before, after, reason, change_id"
 
 
 def _change(row: tuple[object, ...]) -> ModeChange:
-    id_, at, actor, unit_id, position_id, what, before, after, reason = row
+    id_, at, actor, unit_id, position_id, what, before, after, reason, change_id = row
     assert isinstance(id_, int)
     assert isinstance(at, datetime)
     assert isinstance(after, dict)
@@ -101,6 +103,7 @@ def _change(row: tuple[object, ...]) -> ModeChange:
         before=before if isinstance(before, dict) else None,
         after=after,
         reason=str(reason) if reason is not None else None,
+        change_id=str(change_id) if change_id is not None else None,
     )
 
 
@@ -113,7 +116,7 @@ def _check_actor(actor: str) -> None:
         raise ValueError("a change needs the name of who makes it (actor)")
 
 
-async def _insert_change(
+async def insert_mode_change(
     conn: Connection,
     *,
     actor: str,
@@ -123,12 +126,17 @@ async def _insert_change(
     before: Mapping[str, ModeValue] | None,
     after: Mapping[str, ModeValue],
     reason: str | None,
+    change_id: str | None = None,
+    at: datetime | None = None,
 ) -> ModeChange:
+    """Write one audit row inside the caller's transaction and return it."""
     row = await (
         await conn.execute(
-            "INSERT INTO mode_changes (actor, unit_id, position_id, what, before, after, reason)"
-            f" VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING {_CHANGE_COLUMNS}",
+            "INSERT INTO mode_changes (at, actor, unit_id, position_id, what, before, after,"
+            " reason, change_id) VALUES (coalesce(%s, clock_timestamp()), %s, %s, %s, %s, %s,"
+            f" %s, %s, %s) RETURNING {_CHANGE_COLUMNS}",
             (
+                at,
                 actor,
                 unit_id,
                 position_id,
@@ -136,11 +144,27 @@ async def _insert_change(
                 Jsonb(dict(before)) if before is not None else None,
                 Jsonb(dict(after)),
                 reason,
+                change_id,
             ),
         )
     ).fetchone()
     assert row is not None
     return _change(row)
+
+
+async def _already_applied(conn: Connection, change_id: str | None) -> bool:
+    """Claim ``change_id`` inside the change's transaction; True when it was applied before.
+
+    The claim is kept even when the change turns out to change nothing, so that replaying
+    an old change can never undo a later one; it is rolled back with a failed change.
+    """
+    if change_id is None:
+        return False
+    cursor = await conn.execute(
+        "INSERT INTO applied_mode_changes (change_id) VALUES (%s) ON CONFLICT DO NOTHING",
+        (change_id,),
+    )
+    return cursor.rowcount == 0
 
 
 async def insert_default_modes(
@@ -208,12 +232,19 @@ class ModeStore:
         return StoredModes(centres, paused, {str(r[0]): bool(r[1]) for r in vcta_rows})
 
     async def apply(
-        self, modes: CentreModes, *, actor: str, reason: str | None
+        self,
+        modes: CentreModes,
+        *,
+        actor: str,
+        reason: str | None,
+        change_id: str | None = None,
+        at: datetime | None = None,
     ) -> ModeChange | None:
         """Store ``modes`` as the centre's modes and audit the difference, in one transaction.
 
         Returns the audit row, or None when nothing changed (nothing is written then).
         Raises UnknownCentre, UnknownUnit, or StoreError for a centre diverted to itself.
+        ``change_id`` and ``at``: see :meth:`ModeStore.set_paused`.
         """
         _check_actor(actor)
         if modes.diverted_to == modes.centre_id:
@@ -224,6 +255,8 @@ class ModeStore:
         if modes.crisis_message is not None and not modes.crisis_message.strip():
             raise StoreError("a crisis message cannot be empty: to remove it, switch it off")
         async with self._pool.connection() as conn, conn.transaction():
+            if await _already_applied(conn, change_id):
+                return None
             # Locking the centre's row serialises concurrent changes of one centre, so each
             # audit row's "before" is what the change really replaced. The modes are read by
             # a separate statement, after the lock: a statement that waited for a lock still
@@ -280,7 +313,7 @@ class ModeStore:
                     actor,
                 ),
             )
-            return await _insert_change(
+            return await insert_mode_change(
                 conn,
                 actor=actor,
                 unit_id=modes.centre_id,
@@ -289,18 +322,34 @@ class ModeStore:
                 before=before,
                 after={n: after[n] for n in changed},
                 reason=_clean_reason(reason),
+                change_id=change_id,
+                at=at,
             )
 
     async def set_paused(
-        self, position_id: str, paused: bool, *, actor: str, reason: str | None
+        self,
+        position_id: str,
+        paused: bool,
+        *,
+        actor: str,
+        reason: str | None,
+        change_id: str | None = None,
+        at: datetime | None = None,
     ) -> ModeChange | None:
         """Pause or resume a position and audit it, in one transaction.
 
         Returns the audit row, or None when the position already was in that state.
         Raises UnknownPosition.
+
+        ``change_id`` (all three methods): the application's id of the change; a change
+        whose id was applied before is not applied again (None is returned), so a change
+        replayed after an outage is applied and audited once. ``at``: when the change was
+        made, as the audit's time (default: the time of the write).
         """
         _check_actor(actor)
         async with self._pool.connection() as conn, conn.transaction():
+            if await _already_applied(conn, change_id):
+                return None
             row = await (
                 await conn.execute(
                     "SELECT centre_id FROM positions WHERE id = %s FOR UPDATE", (position_id,)
@@ -329,7 +378,7 @@ class ModeStore:
                 await conn.execute(
                     "DELETE FROM position_pauses WHERE position_id = %s", (position_id,)
                 )
-            return await _insert_change(
+            return await insert_mode_change(
                 conn,
                 actor=actor,
                 unit_id=centre_id,
@@ -338,17 +387,29 @@ class ModeStore:
                 before={"paused": was_paused},
                 after={"paused": paused},
                 reason=_clean_reason(reason),
+                change_id=change_id,
+                at=at,
             )
 
     async def set_vcta_active(
-        self, vcta_id: str, active: bool, *, actor: str, reason: str | None
+        self,
+        vcta_id: str,
+        active: bool,
+        *,
+        actor: str,
+        reason: str | None,
+        change_id: str | None = None,
+        at: datetime | None = None,
     ) -> ModeChange | None:
         """Activate or deactivate a virtual CTA and audit it, in one transaction.
 
         Returns the audit row, or None when it already was in that state. Raises UnknownUnit.
+        ``change_id`` and ``at``: see :meth:`ModeStore.set_paused`.
         """
         _check_actor(actor)
         async with self._pool.connection() as conn, conn.transaction():
+            if await _already_applied(conn, change_id):
+                return None
             row = await (
                 await conn.execute(
                     "SELECT active FROM virtual_ctas WHERE id = %s FOR UPDATE", (vcta_id,)
@@ -374,7 +435,7 @@ class ModeStore:
                 " updated_by = EXCLUDED.updated_by",
                 (vcta_id, active, actor),
             )
-            return await _insert_change(
+            return await insert_mode_change(
                 conn,
                 actor=actor,
                 unit_id=vcta_id,
@@ -383,6 +444,8 @@ class ModeStore:
                 before={"active": was_active},
                 after={"active": active},
                 reason=_clean_reason(reason),
+                change_id=change_id,
+                at=at,
             )
 
     async def recent_changes(

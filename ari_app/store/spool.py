@@ -1,9 +1,13 @@
-"""The journal's spool: entries waiting on local disk while PostgreSQL cannot take them.
+"""Spool files: records waiting on local disk while PostgreSQL cannot take them.
 
 One JSON object per line, appended with flush and fsync, read back in order. Lines that
 cannot be read back are moved to ``<spool>.corrupt`` (verbatim, so they can be repaired and
-appended again) and reported; entries the database refuses go to ``<spool>.rejected`` in the
+appended again) and reported; records the database refuses go to ``<spool>.rejected`` in the
 spool format. Every method blocks on file I/O: call them through ``asyncio.to_thread``.
+
+``LineSpool`` holds records of any type given how to write and read one line; ``Spool`` is
+the journal's (``entry_to_json`` / ``entry_from_json``). The mode recorder has its own
+format (:mod:`ari_app.store.mode_spool`).
 """
 
 from __future__ import annotations
@@ -13,20 +17,22 @@ import logging
 import math
 import os
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Generic, TypeVar
 
 from ari_app.calls.journal import CallOutcome, JournalEntry, JournalKind, JournalValue
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 FORMAT_VERSION = 1
 _TEXT_FIELDS = ("unit", "home_centre", "position", "caller", "reason")
 
 
 class CorruptLine(ValueError):
-    """A spool line that is not a journal entry."""
+    """A spool line that is not a record of the spool's kind."""
 
 
 def entry_to_json(entry: JournalEntry) -> str:
@@ -130,35 +136,49 @@ def _ends_with_newline(path: Path) -> bool:
         return file.read(1) == b"\n"
 
 
-class Spool:
-    """The spool file at ``path`` and its companions ``.corrupt`` and ``.rejected``."""
+class LineSpool(Generic[T]):
+    """The spool file at ``path`` and its companions ``.corrupt`` and ``.rejected``.
 
-    def __init__(self, path: Path) -> None:
+    ``encode`` turns a record into one line (no newline); ``decode`` reads it back or
+    raises CorruptLine; ``what`` names a record in log messages ("journal entry").
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        encode: Callable[[T], str],
+        decode: Callable[[str], T],
+        what: str,
+    ) -> None:
         self.path = path
         self.corrupt_path = path.with_name(path.name + ".corrupt")
         self.rejected_path = path.with_name(path.name + ".rejected")
+        self.what = what
+        self._encode = encode
+        self._decode = decode
         # Appends may come from the writer and from a shutdown that gave up waiting on it.
         self._lock = threading.Lock()
 
     def count(self) -> int:
-        """How many entries (non-blank lines) the spool holds."""
+        """How many records (non-blank lines) the spool holds."""
         try:
             with self.path.open("rb") as file:
                 return sum(1 for line in file if line.strip())
         except FileNotFoundError:
             return 0
 
-    def append(self, entries: Sequence[JournalEntry]) -> None:
-        """Append ``entries`` in order; on return they are on disk."""
-        if not entries:
+    def append(self, records: Sequence[T]) -> None:
+        """Append ``records`` in order; on return they are on disk."""
+        if not records:
             return
         with self._lock:
-            _append_lines(self.path, (entry_to_json(e) for e in entries))
+            _append_lines(self.path, (self._encode(r) for r in records))
 
-    def set_aside_rejected(self, entries: Sequence[JournalEntry]) -> None:
-        """Keep entries the database refused, in the spool format, for a person to look at."""
+    def set_aside_rejected(self, records: Sequence[T]) -> None:
+        """Keep records the database refused, in the spool format, for a person to look at."""
         with self._lock:
-            _append_lines(self.rejected_path, (entry_to_json(e) for e in entries))
+            _append_lines(self.rejected_path, (self._encode(r) for r in records))
 
     def truncate(self) -> None:
         """Empty the spool (after it was replayed), durably."""
@@ -171,33 +191,56 @@ class Spool:
             except FileNotFoundError:
                 pass
 
-    def reader(self) -> SpoolReader:
-        return SpoolReader(self)
+    def reader(self, *, set_aside_corrupt: bool = True) -> SpoolReader[T]:
+        return SpoolReader(self, set_aside_corrupt=set_aside_corrupt)
+
+    def read_all(self) -> list[T]:
+        """Every readable record, in order, leaving the file as it is.
+
+        Corrupt lines are skipped silently here: the replay reports them and sets them aside.
+        """
+        with self.reader(set_aside_corrupt=False) as reader:
+            records: list[T] = []
+            while batch := reader.next_batch(1000):
+                records.extend(batch)
+            return records
+
+    def decode(self, line: str) -> T:
+        return self._decode(line)
 
     def _set_aside_corrupt(self, line: str) -> None:
         with self._lock:
             _append_lines(self.corrupt_path, [line])
 
 
-class SpoolReader:
-    """Reads the spool from the start in batches; corrupt lines are set aside as it goes."""
+class Spool(LineSpool[JournalEntry]):
+    """The journal's spool: one journal entry per line."""
 
-    def __init__(self, spool: Spool) -> None:
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, encode=entry_to_json, decode=entry_from_json, what="journal entry")
+
+
+class SpoolReader(Generic[T]):
+    """Reads the spool from the start in batches; corrupt lines are set aside as it goes
+    (reported and copied to ``.corrupt``), unless ``set_aside_corrupt`` is False."""
+
+    def __init__(self, spool: LineSpool[T], *, set_aside_corrupt: bool = True) -> None:
         self._spool = spool
+        self._set_aside = set_aside_corrupt
         self._file: IO[str] | None = None
         self._line_number = 0
         self.corrupt_lines = 0
         self.entries_read = 0
 
-    def next_batch(self, size: int) -> list[JournalEntry]:
-        """Up to ``size`` entries, in spool order; empty at the end."""
+    def next_batch(self, size: int) -> list[T]:
+        """Up to ``size`` records, in spool order; empty at the end."""
         if self._file is None:
             try:
                 # errors="replace": a damaged byte makes its line unreadable, not the file.
                 self._file = self._spool.path.open("r", encoding="utf-8", errors="replace")
             except FileNotFoundError:
                 return []
-        batch: list[JournalEntry] = []
+        batch: list[T] = []
         while len(batch) < size:
             raw = self._file.readline()
             if not raw:
@@ -207,11 +250,13 @@ class SpoolReader:
             if not line.strip():
                 continue
             try:
-                batch.append(entry_from_json(line))
+                batch.append(self._spool.decode(line))
             except CorruptLine as error:
                 self.corrupt_lines += 1
+                if not self._set_aside:
+                    continue
                 log.error(
-                    "journal spool line is not a journal entry: kept aside, not replayed",
+                    f"spool line is not a {self._spool.what}: kept aside, not replayed",
                     extra={
                         "spool": str(self._spool.path),
                         "line": self._line_number,
@@ -228,7 +273,7 @@ class SpoolReader:
             self._file.close()
             self._file = None
 
-    def __enter__(self) -> SpoolReader:
+    def __enter__(self) -> SpoolReader[T]:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

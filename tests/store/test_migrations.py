@@ -31,6 +31,7 @@ EXPECTED_TABLES = {
     "vcta_modes",
     "position_pauses",
     "mode_changes",
+    "applied_mode_changes",
     "api_tokens",
     "calls",
     "journal_entries",

@@ -1,4 +1,8 @@
-"""A small topology written straight into the tables, until the import exists."""
+"""A small topology written straight into the tables, for the mode and token tests.
+
+It is not one the policy accepts (sdis45 has no position): the store's own checks are
+tested with it; topologies read back or imported are in tests/store/topologies.py.
+"""
 
 from __future__ import annotations
 
