@@ -25,7 +25,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
-from ari_app.calls.journal import JournalEntry
+from ari_app.calls.journal import JournalEntry, JournalKind
 from ari_app.store.backoff import Backoff
 from ari_app.store.db import Connection, connect, describe_dsn, first_line
 from ari_app.store.journal_db import BatchResult, write_batch
@@ -217,6 +217,20 @@ class PostgresJournal:
             replays=self._replays,
             database_up=self._database_up,
         )
+
+    def caught_up(self) -> bool:
+        """Everything recorded so far is in the database: nothing spooled, queued or in flight."""
+        return (
+            self._database_up
+            and not self._spooling
+            and self._spool_depth == 0
+            and not self._queue
+            and not self._in_flight
+        )
+
+    def pending_calls(self, kind: JournalKind) -> set[str]:
+        """Calls with an entry of ``kind`` recorded but not yet written."""
+        return {e.call_id for e in (*self._in_flight, *self._queue) if e.kind is kind}
 
     # -- the writer -------------------------------------------------------------------------
 
