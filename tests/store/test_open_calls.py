@@ -33,7 +33,7 @@ async def test_a_call_whose_end_is_still_spooled_is_not_reported_open(
         first.record(entry)
     for entry in until(waiting, JournalKind.ENDED):
         first.record(entry)
-    await wait_until(lambda: first.caught_up(), "the first run's entries are written")
+    await wait_until(first.caught_up, "the first run's entries are written")
     await first.stop()
     Spool(spool_path).append([ended_late[-1]])
 
