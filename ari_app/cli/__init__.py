@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ari_app.cli.emulator",
     "ari_app.cli.db",
     "ari_app.cli.token",
+    "ari_app.cli.officer",
 )
 
 
