@@ -55,6 +55,11 @@ def build_api(
     app[OPENAPI_KEY] = openapi_document(ROUTES)
     for route in ROUTES:
         app.router.add_route(route.method, route.path, endpoint(route, deps))
+
+    async def close(_app: web.Application) -> None:
+        await deps.close()
+
+    app.on_cleanup.append(close)
     return app
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import psycopg
 from aiohttp import web
@@ -27,6 +27,7 @@ from ari_app.store.errors import DatabaseUnreachable, SchemaError
 log = logging.getLogger(__name__)
 
 B = TypeVar("B", bound=BaseModel)
+T = TypeVar("T")
 
 
 class Access(StrEnum):
@@ -48,6 +49,36 @@ class ApiDependencies:
     callbacks: CallbackList | None = None
     # A token check or store read taking longer is answered 503.
     store_timeout_s: float = 5.0
+    # Store operations given up on, left to finish on their own (see ``bounded``).
+    abandoned: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    async def bounded(self, work: Coroutine[Any, Any, T]) -> T:
+        """Await ``work`` for at most ``store_timeout_s``, else raise TimeoutError.
+
+        A database operation cancelled on a dead network may take long to return (the driver
+        tries to cancel it on the server): it is left to finish in the background rather
+        than holding the answer up.
+        """
+        task = asyncio.get_running_loop().create_task(work, name="api:store-operation")
+        done, _ = await asyncio.wait({task}, timeout=self.store_timeout_s)
+        if task in done:
+            return task.result()
+        self.abandoned.add(task)
+        task.add_done_callback(self._forget)
+        task.cancel()
+        raise TimeoutError
+
+    def _forget(self, task: asyncio.Task[Any]) -> None:
+        self.abandoned.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: it was given up on already
+
+    async def close(self) -> None:
+        """Cancel what is left of the abandoned operations and wait for them (bounded)."""
+        for task in list(self.abandoned):
+            task.cancel()
+        if self.abandoned:
+            await asyncio.wait(set(self.abandoned), timeout=self.store_timeout_s)
 
 
 Endpoint = Callable[["RequestContext"], Awaitable[BaseModel | web.StreamResponse]]
@@ -141,7 +172,7 @@ class RequestContext:
             )
 
 
-async def authenticate(request: web.Request, tokens: TokenVerifier, timeout_s: float) -> Grant:
+async def authenticate(request: web.Request, deps: ApiDependencies) -> Grant:
     """The grant of the request's bearer token, or ApiError 401 / 503."""
     header = request.headers.get("Authorization", "")
     challenge = {"WWW-Authenticate": 'Bearer realm="ari-app"'}
@@ -162,8 +193,7 @@ async def authenticate(request: web.Request, tokens: TokenVerifier, timeout_s: f
             headers=challenge,
         )
     try:
-        async with asyncio.timeout(timeout_s):
-            grant = await tokens.verify(token.strip())
+        grant = await deps.bounded(deps.tokens.verify(token.strip()))
     except Exception as error:
         log.warning("token check failed", extra={"error": repr(error)})
         raise ApiError(
@@ -188,7 +218,7 @@ def endpoint(
         try:
             grant = None
             if route.access is not Access.PUBLIC:
-                grant = await authenticate(request, deps.tokens, deps.store_timeout_s)
+                grant = await authenticate(request, deps)
             query = None
             if route.query is not None:
                 try:
@@ -207,17 +237,13 @@ def endpoint(
     return handle
 
 
-T = TypeVar("T")
-
-
-async def from_store(deps: ApiDependencies, work: Awaitable[T], what: str) -> T:
+async def from_store(deps: ApiDependencies, work: Coroutine[Any, Any, T], what: str) -> T:
     """Await a store operation, answering 503 when the database fails or is too slow.
 
     The store's expected refusals (a callback not found or already done) pass through.
     """
     try:
-        async with asyncio.timeout(deps.store_timeout_s):
-            return await work
+        return await deps.bounded(work)
     except (TimeoutError, psycopg.Error, DatabaseUnreachable, SchemaError, OSError) as error:
         log.warning("store unavailable to the API", extra={"what": what, "error": str(error)})
         raise ApiError(
