@@ -63,7 +63,9 @@ def json_response(
     payload: Any, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> web.Response:
     return web.Response(
-        text=json.dumps(payload, ensure_ascii=False),
+        # ASCII with escapes: text echoed from a request (an unknown field's name) may hold
+        # lone surrogates, which have no UTF-8 encoding.
+        text=json.dumps(payload),
         status=status,
         content_type="application/json",
         headers=headers,
@@ -111,6 +113,8 @@ def _sentence(problem: Mapping[str, Any]) -> str:
         return "is not a field of this request"
     if kind == "string_too_short" and ctx.get("min_length") == 1:
         return "must not be empty"
+    if kind == "string_pattern_mismatch":
+        return "must not contain control characters"
     if kind in {"model_type", "model_attributes_type"}:
         return "must be a JSON object"
     message = str(problem["msg"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -25,6 +26,8 @@ from ari_app.api.ports import CallbackList, CallControl, Grant, ModeHistory, Tok
 from ari_app.store.errors import DatabaseUnreachable, SchemaError
 
 log = logging.getLogger(__name__)
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 B = TypeVar("B", bound=BaseModel)
 T = TypeVar("T")
@@ -121,7 +124,15 @@ class RequestContext:
     query: BaseModel | None
 
     def path_parameter(self, name: str) -> str:
-        return self.request.match_info[name]
+        """A path parameter; 404 when it holds control characters (no id does)."""
+        value = self.request.match_info[name]
+        if _CONTROL.search(value):
+            raise ApiError(
+                404,
+                "not_found",
+                f"there is no {name.removesuffix('_id')} {value!r}: ids have no control characters",
+            )
+        return value
 
     @property
     def actor(self) -> str:
@@ -238,13 +249,20 @@ def endpoint(
 
 
 async def from_store(deps: ApiDependencies, work: Coroutine[Any, Any, T], what: str) -> T:
-    """Await a store operation, answering 503 when the database fails or is too slow.
-
-    The store's expected refusals (a callback not found or already done) pass through.
+    """Await a store operation, answering 503 when the database cannot be reached or is
+    too slow. The store's expected refusals (a callback not found or already done) pass
+    through; any other database error is a bug, answered 500 by the middleware.
     """
     try:
         return await deps.bounded(work)
-    except (TimeoutError, psycopg.Error, DatabaseUnreachable, SchemaError, OSError) as error:
+    except (
+        TimeoutError,
+        psycopg.OperationalError,
+        psycopg.InterfaceError,
+        DatabaseUnreachable,
+        SchemaError,
+        OSError,
+    ) as error:
         log.warning("store unavailable to the API", extra={"what": what, "error": str(error)})
         raise ApiError(
             503,

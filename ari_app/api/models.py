@@ -16,15 +16,20 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from ari_app.store.callbacks import CallbackOutcome
 from ari_app.vcta import CallStatus, PositionStatus, QueueState, UnitKind
 
-Id = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+# Text reaches the audit trail and PostgreSQL, which cannot store NUL: control characters are
+# refused in ids and one-line texts (a note may have line breaks and tabs).
+ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
+LINES = r"^[^\x00-\x08\x0b-\x1f\x7f]*$"
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=ONE_LINE)]
 Reason = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=ONE_LINE),
     Field(description="Why the change is made: kept in the audit trail with the actor."),
 ]
 OptionalReason = Annotated[
     str | None,
-    StringConstraints(strip_whitespace=True, max_length=500),
+    StringConstraints(strip_whitespace=True, max_length=500, pattern=ONE_LINE),
     Field(description="Why, for the audit trail (optional)."),
 ]
 
@@ -73,7 +78,9 @@ class DiversionChange(RequestBody):
 class CrisisMessageChange(RequestBody):
     """Play a message to the centre's waiting callers, or stop (``null``)."""
 
-    message: Annotated[str, StringConstraints(min_length=1, max_length=1000)] | None = Field(
+    message: (
+        Annotated[str, StringConstraints(min_length=1, max_length=1000, pattern=ONE_LINE)] | None
+    ) = Field(
         description="A media Asterisk can play: 'sound:crisis/flood' or 'recording:crisis-77'; "
         "null clears it."
     )
@@ -103,7 +110,10 @@ class CallbackDone(RequestBody):
     """The abandoned caller was called back."""
 
     outcome: CallbackOutcome
-    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] | None = None
+    note: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000, pattern=LINES)]
+        | None
+    ) = None
 
 
 class ModeChangesQuery(Query):

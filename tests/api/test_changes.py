@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from ari_app.calls.journal import JournalKind
-from tests.api.world import api_world, caller_waiting_at_alpha
-from tests.calls.harness import wait_until
+from tests.api.world import api_world, caller_waiting_at_alpha, wait_until
 from tests.calls.topologies import pooled_at_night
 
 DIVERSION = "/api/v1/centres/alpha/diversion"

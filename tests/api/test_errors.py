@@ -105,6 +105,28 @@ async def test_bad_query_values_are_422(pg_dsn: str) -> None:
         assert (reply.status, reply.body["details"][0]["location"]) == (422, "query.pending")
 
 
+async def test_control_characters_are_refused_before_reaching_the_database(pg_dsn: str) -> None:
+    async with api_world(pg_dsn) as world:
+        reply = await world.get("/api/v1/callbacks", params={"centre": "al\x00pha"})
+        assert (reply.status, reply.body["details"][0]) == (
+            422,
+            {"location": "query.centre", "message": "must not contain control characters"},
+        )
+        reply = await world.post("/api/v1/callbacks/c%00b/done", {"outcome": "reached"})
+        assert (reply.status, reply.body["error_id"]) == (404, "not_found")
+        reply = await world.put(
+            "/api/v1/centres/alpha/diversion", {"to": None, "reason": "fire\x00drill"}
+        )
+        assert (reply.status, reply.body["details"][0]["location"]) == (422, "body.reason")
+        reply = await world.put(
+            "/api/v1/centres/alpha/crisis-message", {"message": "sound:a\x00", "reason": "r"}
+        )
+        assert reply.status == 422
+        status, body = await put_raw(world, MUTUAL_AID, '{"\\ud800": 1, "reason": "r"}')
+        assert status in (400, 422), body
+        assert world.calls.recorder.changes == []
+
+
 class Broken:
     """A call handling whose state cannot be read: the API must not show the failure."""
 

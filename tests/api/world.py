@@ -36,7 +36,7 @@ from ari_app.store.db import open_pool
 from ari_app.store.journal import PostgresJournal
 from ari_app.store.tokens import TokenStore, hash_token, new_token_text
 from ari_app.vcta import PolicyState, Topology
-from tests.calls.harness import APP, PASSWORD, RECONNECT_S, SPEED, USER, Harness, wait_until
+from tests.calls.harness import APP, PASSWORD, RECONNECT_S, SPEED, USER, Harness
 from tests.calls.topologies import three_centres
 
 TALKING = Answer(after_s=1.0, talk_s=None)  # answers and stays on the line
@@ -174,6 +174,18 @@ async def caller_waiting_at_alpha(world: World) -> tuple[str, str]:
     waiting = await world.calls.call("18", number="0622222222")
     await world.calls.until_journal(waiting, JournalKind.WAITING)
     return talking, waiting
+
+
+async def wait_until(
+    condition: Callable[[], bool], *, within: float = 5.0, what: str = "the condition"
+) -> None:
+    """Return as soon as ``condition()`` holds; fail naming ``what`` after ``within`` s."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {within:g} s waiting for {what}")
+        await asyncio.sleep(0.005)  # sync-ok: polling interval of an awaited condition
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], what: str, within: float = 5.0) -> None:
