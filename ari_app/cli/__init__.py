@@ -14,11 +14,13 @@ from ari_app.settings import SettingsError
 # a function taking the parsed arguments and returning the exit status.
 COMMAND_MODULES: tuple[str, ...] = (
     "ari_app.cli.settings_cmd",
-    "ari_app.cli.topology",
+    "ari_app.cli.run",
+    "ari_app.cli.demo",
     "ari_app.cli.emulator",
+    "ari_app.cli.topology",
     "ari_app.cli.db",
     "ari_app.cli.token",
-    "ari_app.cli.demo",
+    "ari_app.cli.officer",
 )
 
 

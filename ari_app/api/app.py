@@ -1,0 +1,98 @@
+"""Building and serving the duty officers' API."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from ari_app.api.errors import BODY_LIMIT, error_middleware
+from ari_app.api.framework import ApiDependencies, endpoint
+from ari_app.api.metrics import LiveStateCollector
+from ari_app.api.openapi import openapi_document
+from ari_app.api.ports import CallbackList, CallControl, ModeHistory, TokenVerifier
+from ari_app.api.probes import OPENAPI_KEY
+from ari_app.api.routes import ROUTES
+from ari_app.store.journal import JournalStats
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 16 * 1024  # every request body of this API fits in far less
+SHUTDOWN_TIMEOUT_S = 5.0
+
+
+def build_api(
+    *,
+    calls: CallControl,
+    tokens: TokenVerifier,
+    history: ModeHistory,
+    registry: CollectorRegistry,
+    callbacks: CallbackList | None = None,
+    journal_stats: Callable[[], JournalStats] | None = None,
+    store_timeout_s: float = 5.0,
+) -> web.Application:
+    """The API over ``calls``, checking tokens with ``tokens``.
+
+    ``registry`` is served at /metrics, with the live state's gauges added to it (give the
+    registry the ``MetricsJournal`` counts into, so its counters are served too).
+    Without ``callbacks`` (no database) the callback routes answer 503.
+    """
+    registry.register(LiveStateCollector(calls, journal_stats))
+    deps = ApiDependencies(
+        calls=calls,
+        tokens=tokens,
+        history=history,
+        registry=registry,
+        callbacks=callbacks,
+        store_timeout_s=store_timeout_s,
+    )
+    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
+    app[BODY_LIMIT] = MAX_BODY_BYTES
+    app[OPENAPI_KEY] = openapi_document(ROUTES)
+    for route in ROUTES:
+        app.router.add_route(route.method, route.path, endpoint(route, deps))
+
+    async def close(_app: web.Application) -> None:
+        await deps.close()
+
+    app.on_cleanup.append(close)
+    return app
+
+
+@dataclass(frozen=True, slots=True)
+class ServedApi:
+    """Where the API listens."""
+
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+
+@asynccontextmanager
+async def serve_api(
+    app: web.Application, host: str, port: int, *, shutdown_timeout_s: float = SHUTDOWN_TIMEOUT_S
+) -> AsyncIterator[ServedApi]:
+    """Serve ``app`` on ``host``:``port`` (0: any free port) while in the block.
+
+    Leaving the block stops accepting, gives requests in progress ``shutdown_timeout_s`` to
+    finish, then closes. Raises OSError when the address cannot be bound.
+    """
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_timeout_s)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        bound = runner.addresses[0]
+        served = ServedApi(host, int(bound[1]))
+        log.info("API listening", extra={"url": served.url})
+        yield served
+    finally:
+        await runner.cleanup()

@@ -1,0 +1,38 @@
+"""Health, readiness, metrics and the OpenAPI document: what operations and tools read."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from ari_app.api.errors import ApiError, json_response
+from ari_app.api.framework import RequestContext
+from ari_app.api.models import Health, Readiness
+
+OPENAPI_KEY = web.AppKey("openapi", dict)
+
+
+async def healthz(context: RequestContext) -> Health:
+    return Health(status="alive")
+
+
+async def readyz(context: RequestContext) -> Readiness:
+    if not context.deps.calls.ready:
+        raise ApiError(
+            503,
+            "not_ready",
+            "the call handling is not connected to Asterisk yet, or is resynchronising",
+            headers={"Retry-After": "2"},
+        )
+    return Readiness(ready=True, message="connected to Asterisk and in step with it")
+
+
+async def metrics(context: RequestContext) -> web.Response:
+    body = generate_latest(context.deps.registry)
+    response = web.Response(body=body)
+    response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+    return response
+
+
+async def openapi(context: RequestContext) -> web.Response:
+    return json_response(context.request.app[OPENAPI_KEY])
