@@ -8,7 +8,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from ari_app.calls.config import CallSettings
-from ari_app.calls.journal import Journal
+from ari_app.calls.journal import Journal, OpenCalls
 from ari_app.calls.modes import ModeRecorder
 from ari_app.calls.service import CallService
 from ari_app.clock import Clock
@@ -29,6 +29,7 @@ async def call_handling(
     recorder: ModeRecorder,
     clock: Clock,
     settings: CallSettings,
+    open_calls: OpenCalls | None = None,
 ) -> AsyncIterator[CallService]:
     """The call service, running (connecting to Asterisk in the background) while in use."""
     ari = AriClient(ari_config, max_connections=MAX_ARI_CONNECTIONS)
@@ -42,6 +43,7 @@ async def call_handling(
         recorder=recorder,
         clock=clock,
         settings=settings,
+        open_calls=open_calls,
     )
     task = asyncio.get_running_loop().create_task(service.run(), name="calls:service")
     try:

@@ -21,6 +21,7 @@ from ari_app.sim.config import (
     parse_sound,
 )
 from ari_app.sim.scripts import SCRIPT_SYNTAX
+from ari_app.vcta import TopologyError, load_topology
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -43,6 +44,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=[],
         metavar="NAME=SCRIPT",
         help=f"an operator position; SCRIPT is {SCRIPT_SYNTAX} (repeatable)",
+    )
+    parser.add_argument(
+        "--positions-from",
+        type=Path,
+        metavar="TOPOLOGY",
+        help="declare every position of this topology file (with --position-script)",
+    )
+    parser.add_argument(
+        "--position-script",
+        default="answer:3:60",
+        metavar="SCRIPT",
+        help="script of the positions of --positions-from (default %(default)s: answer "
+        "after 3 s, talk 60 s)",
     )
     parser.add_argument(
         "--offline",
@@ -73,6 +87,11 @@ def build_config(args: argparse.Namespace) -> EmulatorConfig:
         raise ConfigError(f"--speed must be positive, not {config.speed}")
     if not 0 <= config.port <= 65535:
         raise ConfigError(f"--port {config.port} is not between 0 and 65535")
+    if args.positions_from is not None:
+        for name in topology_positions(args.positions_from):
+            config.endpoints[name] = parse_endpoint(
+                f"{name}={args.position_script}", "--position-script"
+            )
     for spec in args.endpoint:
         endpoint = parse_endpoint(spec)
         config.endpoints[endpoint.name] = endpoint
@@ -87,6 +106,15 @@ def build_config(args: argparse.Namespace) -> EmulatorConfig:
         user = args.user or "ari-app"
         config.users = {user: args.password or secrets.token_urlsafe(9)}
     return config
+
+
+def topology_positions(path: Path) -> list[str]:
+    """The endpoint resources of a topology's positions (``sdis77-op1`` ...)."""
+    try:
+        topology = load_topology(path)
+    except TopologyError as error:
+        raise ConfigError(f"--positions-from {path}: {error}") from None
+    return [p.endpoint.split("/", 1)[1] for p in topology.position_by_id.values()]
 
 
 def build_emulator(config: EmulatorConfig) -> Emulator:
