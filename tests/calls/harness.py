@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ari_app.calls.config import CallSettings
-from ari_app.calls.journal import JournalEntry, JournalKind, MemoryJournal
+from ari_app.calls.journal import Journal, JournalEntry, JournalKind, MemoryJournal
 from ari_app.calls.modes import MemoryModeRecorder
 from ari_app.calls.service import CallService
 from ari_app.clock import ScaledClock
@@ -27,6 +27,18 @@ USER, PASSWORD = "ari-app", "secret"
 # Simulated time runs this much faster than real time: a 20 s ring timeout takes 0.4 s.
 SPEED = 50.0
 RECONNECT_S = 0.3  # real seconds before the event stream comes back after a drop
+
+
+class TeeJournal(MemoryJournal):
+    """Keeps entries in memory (for the tests' waits) and also records them in ``also``."""
+
+    def __init__(self, also: Journal) -> None:
+        super().__init__()
+        self.also = also
+
+    def record(self, entry: JournalEntry) -> None:
+        super().record(entry)
+        self.also.record(entry)
 
 
 @dataclass
@@ -173,12 +185,14 @@ async def running(
     offline: tuple[str, ...] = (),
     speed: float = SPEED,
     sounds: dict[str, float | None] | None = None,
+    journal_also: Journal | None = None,
     **settings: Any,
 ) -> AsyncIterator[Harness]:
     """The emulator with every position of the topology, and the application connected.
 
     Positions answer after 1 s unless ``scripts`` (by endpoint resource) or ``script`` says
-    otherwise; those in ``offline`` are not registered.
+    otherwise; those in ``offline`` are not registered. Entries are also recorded in
+    ``journal_also`` when given.
     """
     topology = topology or load_topology(EXAMPLE)
     clock = ScaledClock(speed)
@@ -188,7 +202,7 @@ async def running(
         resource = position.endpoint.split("/", 1)[1]
         chosen = (scripts or {}).get(resource) or script or Answer(after_s=1.0)
         emulator.add_endpoint(resource, script=chosen, online=resource not in offline)
-    journal = MemoryJournal()
+    journal = MemoryJournal() if journal_also is None else TeeJournal(journal_also)
     recorder = MemoryModeRecorder()
     call_settings = CallSettings(app_name=APP, **{"wrap_up_s": 0.0, **settings})
     service, ari, stream = new_service(
