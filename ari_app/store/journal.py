@@ -27,6 +27,7 @@ from typing import Any, Self, TypeVar
 
 from ari_app.calls.journal import JournalEntry, JournalKind
 from ari_app.store.backoff import Backoff
+from ari_app.store.bounded import BoundedCalls, NoAnswer
 from ari_app.store.db import Connection, connect, describe_dsn, first_line
 from ari_app.store.journal_db import BatchResult, write_batch
 from ari_app.store.spool import Spool
@@ -49,10 +50,6 @@ class JournalStats:
     pending: int  # entries in memory, not yet written or spooled
     replays: int  # spool replays completed
     database_up: bool  # the last write or probe succeeded
-
-
-class _WriteTimeout(Exception):
-    pass
 
 
 def _is_power_of_ten(n: int) -> bool:
@@ -102,7 +99,7 @@ class PostgresJournal:
         self._stopped = False
         self._writer: asyncio.Task[None] | None = None
         self._reconnector: asyncio.Task[None] | None = None
-        self._background: set[asyncio.Task[Any]] = set()
+        self._calls = BoundedCalls("journal", self._forget_connection)
 
         self._recorded = 0
         self._written = 0
@@ -185,12 +182,10 @@ class PostgresJournal:
                         "error": str(error),
                     },
                 )
-        for task in [self._reconnector, *self._background]:
-            if task is not None and not task.done():
-                task.cancel()
-        pending = [t for t in [self._reconnector, *self._background] if t is not None]
-        if pending:
-            await asyncio.wait(pending, timeout=1.0)
+        if self._reconnector is not None and not self._reconnector.done():
+            self._reconnector.cancel()
+            await asyncio.wait({self._reconnector}, timeout=1.0)
+        await self._calls.close()
         await self._drop_connection()
 
     async def __aenter__(self) -> Self:
@@ -294,7 +289,7 @@ class PostgresJournal:
         if self._conn is not None and not self._conn.closed:
             return True
         try:
-            self._conn = await self._bounded(self._connector(), self._connect_timeout_s, None)
+            self._conn = await self._calls.run(self._connector(), self._connect_timeout_s, None)
         except Exception as error:
             self._report_down(error)
             return False
@@ -306,7 +301,7 @@ class PostgresJournal:
             return False
         assert self._conn is not None
         try:
-            result = await self._bounded(
+            result = await self._calls.run(
                 write_batch(self._conn, batch), self._write_timeout_s, self._conn
             )
         except Exception as error:
@@ -346,7 +341,7 @@ class PostgresJournal:
                     "database": self._where,
                     "spool": str(self._spool.path),
                     "error": first_line(error)
-                    if not isinstance(error, _WriteTimeout)
+                    if not isinstance(error, NoAnswer)
                     else "no answer in time",
                 },
             )
@@ -388,7 +383,9 @@ class PostgresJournal:
                 batch = await asyncio.to_thread(reader.next_batch, self._replay_batch_size)
                 if not batch:
                     break
-                result = await self._bounded(write_batch(conn, batch), self._write_timeout_s, conn)
+                result = await self._calls.run(
+                    write_batch(conn, batch), self._write_timeout_s, conn
+                )
                 await self._account(result)
             await asyncio.to_thread(self._spool.truncate)
         except Exception as error:
@@ -434,7 +431,7 @@ class PostgresJournal:
                 await asyncio.sleep(delay)
             attempts += 1
             try:
-                conn = await self._bounded(self._probe(), self._connect_timeout_s, None)
+                conn = await self._calls.run(self._probe(), self._connect_timeout_s, None)
             except asyncio.CancelledError:
                 raise
             except Exception as error:
@@ -479,41 +476,10 @@ class PostgresJournal:
 
     # -- helpers ----------------------------------------------------------------------------
 
-    async def _bounded(
-        self, work: Coroutine[Any, Any, T], timeout_s: float, conn: Connection | None
-    ) -> T:
-        """Await ``work`` for at most ``timeout_s``; past that, abandon it and raise.
-
-        The abandoned work is cancelled in the background and ``conn``, the connection it
-        was using, closed after it: a cancelled query may take a few seconds to give up,
-        and the writer must not wait for that.
-        """
-        task = asyncio.create_task(work, name="journal-db-call")
-        try:
-            done, _ = await asyncio.wait({task}, timeout=timeout_s)
-        except asyncio.CancelledError:
-            self._abandon(task, conn)
-            raise
-        if not done:
-            self._abandon(task, conn)
-            raise _WriteTimeout(f"no answer from the database within {timeout_s:g} s")
-        return task.result()
-
-    def _abandon(self, task: asyncio.Task[Any], conn: Connection | None) -> None:
-        if conn is not None and conn is self._conn:
+    def _forget_connection(self, conn: Connection) -> None:
+        """An abandoned call's connection: it is being closed, use a new one."""
+        if conn is self._conn:
             self._conn = None
-
-        async def discard() -> None:
-            task.cancel()
-            with contextlib.suppress(BaseException):
-                await task
-            if conn is not None:
-                with contextlib.suppress(Exception):
-                    await conn.close()
-
-        cleanup = asyncio.create_task(discard(), name="journal-discard-connection")
-        self._background.add(cleanup)
-        cleanup.add_done_callback(self._background.discard)
 
     async def _drop_connection(self) -> None:
         conn, self._conn = self._conn, None

@@ -39,6 +39,7 @@ import psycopg
 
 from ari_app.calls.modes import ModeChangeRecord
 from ari_app.store.backoff import Backoff
+from ari_app.store.bounded import BoundedCalls, NoAnswer
 from ari_app.store.db import Connection, SingleConnection, connect, describe_dsn, first_line
 from ari_app.store.errors import DatabaseUnreachable, SchemaError, StoreError
 from ari_app.store.journal_db import is_entry_caused
@@ -82,10 +83,6 @@ class _Outcome(enum.Enum):
     DOWN = "down"
 
 
-class _NoAnswer(Exception):
-    pass
-
-
 class StoreModeRecorder:
     """A ``ModeRecorder`` backed by PostgreSQL with a durable local spool (module doc)."""
 
@@ -120,7 +117,7 @@ class StoreModeRecorder:
         self._stopping = False
         self._stopped = False
         self._task: asyncio.Task[None] | None = None
-        self._background: set[asyncio.Task[Any]] = set()
+        self._calls = BoundedCalls("mode-recorder", self._forget_connection)
 
         self._recorded = 0
         self._written = 0
@@ -206,10 +203,7 @@ class StoreModeRecorder:
                         "error": str(error),
                     },
                 )
-        for task in self._background:
-            task.cancel()
-        if self._background:
-            await asyncio.wait(self._background, timeout=1.0)
+        await self._calls.close()
         await self._drop_connection()
 
     def stats(self) -> ModeRecorderStats:
@@ -324,8 +318,8 @@ class StoreModeRecorder:
             return _Outcome.DOWN
         store = ModeStore(SingleConnection(conn))
         try:
-            change = await self._bounded(_apply(store, write), self._write_timeout_s, conn)
-        except (DatabaseUnreachable, SchemaError, _NoAnswer, OSError) as error:
+            change = await self._calls.run(_apply(store, write), self._write_timeout_s, conn)
+        except (DatabaseUnreachable, SchemaError, NoAnswer, OSError) as error:
             return self._down(error)
         except psycopg.errors.UniqueViolation:
             # Only the change id is unique among what a change writes: it is there already.
@@ -383,7 +377,7 @@ class StoreModeRecorder:
         if self._conn is not None and not self._conn.closed:
             return self._conn
         try:
-            self._conn = await self._bounded(self._connector(), self._connect_timeout_s, None)
+            self._conn = await self._calls.run(self._connector(), self._connect_timeout_s, None)
         except Exception as error:
             self._down(error)
             return None
@@ -402,40 +396,10 @@ class StoreModeRecorder:
             with contextlib.suppress(Exception):
                 await conn.close()
 
-    async def _bounded(
-        self, work: Coroutine[Any, Any, T], timeout_s: float, conn: Connection | None
-    ) -> T:
-        """Await ``work`` for at most ``timeout_s``; past that, abandon it and raise.
-
-        The abandoned work is cancelled in the background and ``conn`` closed after it: a
-        query on a dead network may take long to give up, and the writer must not wait.
-        """
-        task = asyncio.create_task(work, name="mode-recorder-db-call")
-        try:
-            done, _ = await asyncio.wait({task}, timeout=timeout_s)
-        except asyncio.CancelledError:
-            self._abandon(task, conn)
-            raise
-        if not done:
-            self._abandon(task, conn)
-            raise _NoAnswer(f"no answer from the database within {timeout_s:g} s")
-        return task.result()
-
-    def _abandon(self, task: asyncio.Task[Any], conn: Connection | None) -> None:
-        if conn is not None and conn is self._conn:
+    def _forget_connection(self, conn: Connection) -> None:
+        """An abandoned call's connection: it is being closed, use a new one."""
+        if conn is self._conn:
             self._conn = None
-
-        async def discard() -> None:
-            task.cancel()
-            with contextlib.suppress(BaseException):
-                await task
-            if conn is not None:
-                with contextlib.suppress(Exception):
-                    await conn.close()
-
-        cleanup = asyncio.create_task(discard(), name="mode-recorder-discard-connection")
-        self._background.add(cleanup)
-        cleanup.add_done_callback(self._background.discard)
 
 
 def _timestamp(at: float) -> datetime | None:
