@@ -25,7 +25,7 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 from psycopg_pool import AsyncConnectionPool
 
-from ari_app.api import StoreCallbacks, StoreModeHistory, build_api, serve_api
+from ari_app.api import StoreModeHistory, build_api, serve_api
 from ari_app.api.metrics import MetricsJournal
 from ari_app.calls.config import CallSettings
 from ari_app.calls.running import call_handling
@@ -33,6 +33,7 @@ from ari_app.clock import real_clock
 from ari_app.settings import Settings
 from ari_app.stasis import AriConfig
 from ari_app.store import (
+    CallbackStore,
     CallHistory,
     DatabaseUnreachable,
     ModeStore,
@@ -161,7 +162,7 @@ async def run_application(settings: Settings, stop: asyncio.Event) -> None:
             tokens=TokenStore(pool),
             history=StoreModeHistory(ModeStore(pool)),
             registry=registry,
-            callbacks=StoreCallbacks(pool),
+            callbacks=CallbackStore(pool),
             journal_stats=journal.stats,
         )
         try:

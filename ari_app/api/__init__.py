@@ -1,7 +1,6 @@
 """The duty officers' HTTP API, its metrics and probes. See docs/api.md."""
 
 from ari_app.api.app import MAX_BODY_BYTES, ServedApi, build_api, serve_api
-from ari_app.api.callback_source import StoreCallbacks
 from ari_app.api.history import MemoryModeHistory, StoreModeHistory
 from ari_app.api.metrics import LiveStateCollector, MetricsJournal
 from ari_app.api.ports import (
@@ -31,7 +30,6 @@ __all__ = [
     "ModeHistory",
     "ServedApi",
     "StaticGrant",
-    "StoreCallbacks",
     "StoreModeHistory",
     "TokenVerifier",
     "build_api",

@@ -87,7 +87,7 @@ class TokenVerifier(Protocol):
 
 
 class CallbackList(Protocol):
-    """The abandoned-callers list (``CallbackStore``, with ``find`` added by an adapter)."""
+    """The abandoned-callers list (``CallbackStore`` is one)."""
 
     async def list(
         self, *, pending_only: bool = True, centre_id: str | None = None, limit: int = 500

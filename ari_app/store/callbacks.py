@@ -79,6 +79,13 @@ class CallbackStore:
             )
             return await cursor.fetchall()
 
+    async def find(self, call_id: str) -> Callback | None:
+        """The callback of ``call_id``, done or not; None when it is not on the list."""
+        async with self._pool.connection() as conn:
+            cursor = conn.cursor(row_factory=class_row(Callback))
+            await cursor.execute(f"SELECT {_COLUMNS} FROM callbacks WHERE call_id = %s", (call_id,))
+            return await cursor.fetchone()
+
     async def mark_done(
         self, call_id: str, outcome: CallbackOutcome, *, by: str, note: str | None = None
     ) -> Callback:

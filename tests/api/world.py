@@ -19,7 +19,6 @@ from ari_app.api import (
     MemoryModeHistory,
     MetricsJournal,
     ModeHistory,
-    StoreCallbacks,
     TokenVerifier,
     build_api,
     serve_api,
@@ -32,6 +31,7 @@ from ari_app.clock import ScaledClock
 from ari_app.sim import Answer, Emulator
 from ari_app.sim.scripts import PositionScript
 from ari_app.stasis import AriClient, AriConfig, Backoff, EventStream
+from ari_app.store import CallbackStore
 from ari_app.store.db import open_pool
 from ari_app.store.journal import PostgresJournal
 from ari_app.store.tokens import TokenStore, hash_token, new_token_text
@@ -262,7 +262,7 @@ async def api_world(
             tokens=tokens or TokenStore(pool),
             history=history or MemoryModeHistory(recorder, topology),
             registry=registry,
-            callbacks=StoreCallbacks(pool) if with_callbacks else None,
+            callbacks=CallbackStore(pool) if with_callbacks else None,
             journal_stats=stored.stats if stored is not None else None,
             store_timeout_s=store_timeout_s,
         )
