@@ -60,6 +60,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--topology", type=Path, help="topology file (default: the packaged sdis77 example)"
     )
+    parser.add_argument(
+        "--serve-api",
+        type=int,
+        metavar="PORT",
+        help="also serve the duty-officer API on 127.0.0.1:PORT (a token is printed)",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON only")
     parser.add_argument(
         "--log-level", default="ERROR", help="application log level (default %(default)s)"
@@ -80,13 +86,18 @@ def run(args: argparse.Namespace) -> int:
         surge_centre=None if args.surge.lower() == "none" else args.surge,
         surge_factor=args.surge_factor,
         topology_path=args.topology,
+        api_port=args.serve_api,
     )
     try:
         demo = Demo(options, progress=sys.stderr if args.json else sys.stdout)
     except (ValueError, OSError) as error:
         print(f"ari-app demo: {error}", file=sys.stderr)
         return 2
-    report = asyncio.run(demo.run())
+    try:
+        report = asyncio.run(demo.run())
+    except ValueError as error:
+        print(f"ari-app demo: {error}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -103,6 +114,8 @@ def _check(args: argparse.Namespace) -> str | None:
         return f"--speed must be above 0 and at most {MAX_SPEED:g}, not {args.speed:g}"
     if not args.surge_factor >= 1:
         return f"--surge-factor must be 1 or more, not {args.surge_factor:g}"
+    if args.serve_api is not None and not 0 < args.serve_api <= 65535:
+        return f"--serve-api must be a port between 1 and 65535, not {args.serve_api}"
     if args.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         return f"--log-level must be DEBUG, INFO, WARNING or ERROR, not {args.log_level}"
     return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import secrets
 import sys
@@ -11,6 +12,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
 
+from prometheus_client import CollectorRegistry
+
+from ari_app.api import MemoryModeHistory, MemoryTokens, build_api, serve_api
+from ari_app.api.metrics import MetricsJournal
 from ari_app.calls.config import CallSettings
 from ari_app.calls.journal import JournalKind, MemoryJournal
 from ari_app.calls.modes import MemoryModeRecorder
@@ -41,6 +46,7 @@ class DemoOptions:
     surge_factor: float = 4.0
     topology_path: Path | None = None
     progress_every_s: float | None = None  # default: a tenth of the duration, 30 s at least
+    api_port: int | None = None  # serve the duty-officer API on 127.0.0.1:<port> meanwhile
     drain_limit_s: float = 900.0
 
     @property
@@ -103,19 +109,25 @@ class Demo:
             )
         base_url = await emulator.start()
         traffic = CallerTraffic(emulator, self.clock, self.profile, options.seed, APP)
+        registry = CollectorRegistry()
         try:
-            async with call_handling(
-                ari_config=AriConfig(base_url, USER, password),
-                topology=self.topology,
-                modes=None,
-                journal=self.journal,
-                recorder=self.recorder,
-                clock=self.clock,
-                settings=CallSettings(app_name=APP),
-            ) as service:
+            async with (
+                call_handling(
+                    ari_config=AriConfig(base_url, USER, password),
+                    topology=self.topology,
+                    modes=None,
+                    journal=MetricsJournal(self.journal, registry),
+                    recorder=self.recorder,
+                    clock=self.clock,
+                    settings=CallSettings(app_name=APP),
+                ) as service,
+                contextlib.AsyncExitStack() as stack,
+            ):
                 async with asyncio.timeout(10.0):
                     await service.wait_ready()
                 self._say(self._scenario(base_url))
+                if options.api_port is not None:
+                    await self._serve_api(stack, service, registry, options.api_port)
                 start = self.clock.now()
                 ticker = asyncio.create_task(self._report_progress(service, start))
                 officer = asyncio.create_task(self._duty_officer(service, start))
@@ -138,6 +150,32 @@ class Demo:
                 return report
         finally:
             await emulator.stop()
+
+    async def _serve_api(
+        self,
+        stack: contextlib.AsyncExitStack,
+        service: CallService,
+        registry: CollectorRegistry,
+        port: int,
+    ) -> None:
+        """The duty officers' API over the demo's calls, with a national token printed once."""
+        tokens = MemoryTokens()
+        token = tokens.issue("demo duty officer", ["national"])
+        api = build_api(
+            calls=service,
+            tokens=tokens,
+            history=MemoryModeHistory(self.recorder, self.topology),
+            registry=registry,
+        )
+        try:
+            served = await stack.enter_async_context(serve_api(api, "127.0.0.1", port))
+        except OSError as error:
+            raise ValueError(f"cannot serve the API on 127.0.0.1:{port}: {error.strerror}") from None
+        self._say(
+            f"duty-officer API at {served.url} (national token below); try, in another shell:\n"
+            f"  export ARI_APP_API_URL={served.url} ARI_APP_API_TOKEN={token}\n"
+            "  ari-app status; ari-app mutual-aid sdis91 --in off --reason test"
+        )
 
     def _scenario(self, base_url: str) -> str:
         options, topology = self.options, self.topology

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
+import socket
 import subprocess
 import sys
 from typing import Any
 
+import aiohttp
 import pytest
 
 from ari_app.demo.runner import Demo, DemoOptions
+from tests.waiting import wait_until
 
 REQUIRED_KEYS = {
     "calls",
@@ -112,3 +117,32 @@ def test_demo_refuses_bad_options_with_one_clear_line(arguments: list[str], mess
     assert message in done.stderr
     assert "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+async def test_demo_serves_the_duty_officer_api_while_it_runs() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    progress = io.StringIO()
+    demo = Demo(DemoOptions(duration_s=120.0, speed=20.0, api_port=port), progress=progress)
+    running = asyncio.create_task(demo.run())
+    await wait_until(
+        lambda: "ARI_APP_API_TOKEN=" in progress.getvalue() or running.done(),
+        within=20,
+        what="the API token to be printed",
+    )
+    token = progress.getvalue().split("ARI_APP_API_TOKEN=", 1)[1].split()[0]
+    headers = {"Authorization": f"Bearer {token}"}
+    async with aiohttp.ClientSession(headers=headers) as session:
+        async with session.get(f"http://127.0.0.1:{port}/api/v1/units") as answer:
+            assert answer.status == 200
+            units = await answer.json()
+        async with session.put(
+            f"http://127.0.0.1:{port}/api/v1/centres/sdis91/mutual-aid",
+            json={"incoming": False, "reason": "demo test"},
+        ) as answer:
+            assert answer.status == 200, await answer.text()
+    assert "sdis77" in json.dumps(units)
+    assert not demo.recorder.changes[-1].after.of("sdis91").incoming_mutual_aid
+    report = await running
+    assert report["total"]["lost"] == 0
