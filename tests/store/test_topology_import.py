@@ -269,7 +269,7 @@ async def test_mode_change_made_during_an_import_waits_and_meets_the_new_topolog
             waiting = "SELECT count(*) > 0 FROM pg_locks WHERE NOT granted"
             while await (await watcher.execute(waiting)).fetchone() != (True,):
                 assert not change.done(), "the change did not wait for the import"
-                await asyncio.sleep(0.01)
+                await asyncio.sleep(0.01)  # sync-ok: polling pg_locks for the waiting change
         with pytest.raises(UnknownCentre):
             await change
     finally:
