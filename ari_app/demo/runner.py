@@ -170,9 +170,11 @@ class Demo:
         try:
             served = await stack.enter_async_context(serve_api(api, "127.0.0.1", port))
         except OSError as error:
-            raise ValueError(f"cannot serve the API on 127.0.0.1:{port}: {error.strerror}") from None
+            where = f"127.0.0.1:{port}"
+            raise ValueError(f"cannot serve the API on {where}: {error.strerror}") from None
         self._say(
-            f"duty-officer API at {served.url} (national token below); try, in another shell:\n"
+            f"duty-officer API at {served.url} (a national token on the next line);"
+            " try, in another shell:\n"
             f"  export ARI_APP_API_URL={served.url} ARI_APP_API_TOKEN={token}\n"
             "  ari-app status; ari-app mutual-aid sdis91 --in off --reason test"
         )
