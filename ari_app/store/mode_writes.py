@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from ari_app.calls.modes import ModeChangeRecord
-from ari_app.store.spool import CorruptLine, LineSpool
+from ari_app.store.spool import CorruptLine, LineSpool, read_line
 from ari_app.vcta import (
     CentreModes,
     ModeChange,
@@ -140,17 +139,7 @@ def _flag(data: Mapping[str, object], name: str) -> bool:
 
 def write_from_json(line: str) -> ModeWrite:
     """The write a spool line holds; CorruptLine says what is wrong with it."""
-    try:
-        data = json.loads(line)
-    except ValueError as error:
-        raise CorruptLine(f"not JSON ({error})") from None
-    if not isinstance(data, dict):
-        raise CorruptLine("not a JSON object")
-    if data.get("v") != FORMAT_VERSION:
-        raise CorruptLine(f"unknown format version {data.get('v')!r}")
-    at = data.get("at")
-    if isinstance(at, bool) or not isinstance(at, int | float) or not math.isfinite(at):
-        raise CorruptLine("field 'at' is not a time in seconds")
+    data, at = read_line(line, FORMAT_VERSION)
     change: CentreModesWrite | PauseWrite | VctaWrite
     if "centre" in data:
         modes = data.get("modes")

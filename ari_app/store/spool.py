@@ -19,7 +19,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Generic, TypeVar
+from typing import IO, Any, Generic, TypeVar
 
 from ari_app.calls.journal import CallOutcome, JournalEntry, JournalKind, JournalValue
 
@@ -67,19 +67,26 @@ def _text(data: Mapping[str, object], name: str, *, required: bool = False) -> s
     return value
 
 
-def entry_from_json(line: str) -> JournalEntry:
-    """The entry a spool line holds; CorruptLine says what is wrong with it."""
+def read_line(line: str, version: int) -> tuple[dict[str, Any], float]:
+    """A spool line's JSON object and its ``at`` time, once its ``v`` is ``version``;
+    CorruptLine says what is wrong with it."""
     try:
         data = json.loads(line)
     except ValueError as error:
         raise CorruptLine(f"not JSON ({error})") from None
     if not isinstance(data, dict):
         raise CorruptLine("not a JSON object")
-    if data.get("v") != FORMAT_VERSION:
+    if data.get("v") != version:
         raise CorruptLine(f"unknown format version {data.get('v')!r}")
     at = data.get("at")
     if isinstance(at, bool) or not isinstance(at, int | float) or not math.isfinite(at):
         raise CorruptLine("field 'at' is not a time in seconds")
+    return data, float(at)
+
+
+def entry_from_json(line: str) -> JournalEntry:
+    """The entry a spool line holds; CorruptLine says what is wrong with it."""
+    data, at = read_line(line, FORMAT_VERSION)
     try:
         kind = JournalKind(str(data.get("kind")))
     except ValueError:
