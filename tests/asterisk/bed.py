@@ -1,0 +1,686 @@
+"""The real-Asterisk test bed: Asterisk 22 and PostgreSQL in containers, sipp as carrier and
+operator positions, ``ari-app run`` as an operator starts it.
+
+Everything runs on the host network and binds 127.0.0.1. Every port is chosen free at start,
+so several beds may run on one machine. Containers are started with testcontainers (its
+reaper image cannot be pulled here, so it is disabled and the fixtures remove what they
+start).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import importlib
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import psycopg
+import pytest
+
+os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+
+ROOT = Path(__file__).resolve().parents[2]
+SIPP_DIR = Path(__file__).resolve().parent / "sipp"
+EXAMPLE = ROOT / "ari_app" / "examples" / "sdis77.toml"
+ARI_USER = "ari-app"
+ARI_PASSWORD = "test-ari-secret"
+POSITION_PASSWORD = "test-position-secret"
+PG_PASSWORD = "test-pg-secret"
+APP_NAME = "vcta"
+CALLER = "0612345678"
+_BASIC = "Basic " + base64.b64encode(f"{ARI_USER}:{ARI_PASSWORD}".encode()).decode()
+
+
+# -- the engine and the images ------------------------------------------------------------
+
+
+def docker_client() -> Any:
+    """A Docker client, or skip saying why there is none."""
+    if not (os.environ.get("DOCKER_HOST") or Path("/var/run/docker.sock").exists()):
+        pytest.skip("no Docker engine: DOCKER_HOST unset and /var/run/docker.sock absent")
+    docker: Any = importlib.import_module("docker")  # only where an engine may exist
+
+    try:
+        client = docker.from_env(timeout=30)
+        client.ping()
+    except Exception as error:  # the engine's absence takes many shapes
+        pytest.skip(f"no Docker engine reachable: {error}")
+    return client
+
+
+def image(name: str) -> str:
+    """The tag ``scripts/images`` gives ``name`` for the current inputs; skip when absent."""
+    done = subprocess.run(
+        [str(ROOT / "scripts" / "images"), "--print"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    tags = dict(line.split("=", 1) for line in done.stdout.split())
+    tag = tags[name]
+    client = docker_client()
+    try:
+        client.images.get(tag)
+    except Exception:
+        pytest.skip(f"image {tag} is not built: run scripts/images")
+    return tag
+
+
+# -- ports --------------------------------------------------------------------------------
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def free_udp_ports(count: int) -> list[int]:
+    """``count`` UDP ports free now (each also free for TCP, for SIP over either)."""
+    ports: set[int] = set()
+    while len(ports) < count:
+        port = free_port(socket.SOCK_DGRAM)
+        with contextlib.suppress(OSError), socket.socket() as tcp:
+            tcp.bind(("127.0.0.1", port))
+            ports.add(port)
+    return sorted(ports)
+
+
+def free_udp_block(size: int) -> int:
+    """The first port of ``size`` consecutive UDP ports free now (for RTP)."""
+    for _ in range(200):
+        start = random.randrange(20000, 60000 - size, 2)
+        try:
+            with contextlib.ExitStack() as stack:
+                for port in range(start, start + size):
+                    sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+                    sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return start
+    raise RuntimeError(f"no block of {size} free UDP ports")
+
+
+# -- waiting ------------------------------------------------------------------------------
+
+
+async def eventually(
+    probe: Callable[[], Any], *, within: float = 10.0, what: str = "the condition"
+) -> Any:
+    """Await ``probe()`` (sync or async) until it returns something truthy; return it.
+
+    Fails naming ``what`` after ``within`` seconds. The interval only paces the polling of
+    a system that tells us nothing (Asterisk's REST state, a database)."""
+    deadline = time.monotonic() + within
+    last: Any = None
+    while True:
+        last = probe()
+        if asyncio.iscoroutine(last):
+            last = await last
+        if last:
+            return last
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"timed out after {within:g} s waiting for {what} (last: {last!r})"
+            )
+        await asyncio.sleep(0.1)  # sync-ok: polling interval
+
+
+# -- Asterisk -----------------------------------------------------------------------------
+
+
+@dataclass
+class AsteriskNode:
+    """One Asterisk 22 container and what the tests ask it."""
+
+    container: Any
+    http_port: int
+    sip_port: int
+    carrier_ports: list[int]
+    rtp_start: int
+    rtp_end: int
+
+    @property
+    def ari_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}/ari"
+
+    def docker(self) -> Any:
+        return self.container.get_wrapped_container()
+
+    async def ari(self, method: str, path: str, **params: Any) -> Any:
+        """One ARI request as a test makes it (never through the application's client)."""
+        async with (
+            aiohttp.ClientSession(headers={"Authorization": _BASIC}) as session,
+            session.request(method, f"{self.ari_url}{path}", params=params) as answer,
+        ):
+            text = await answer.text()
+            if answer.status >= 400:
+                raise AssertionError(f"{method} {path}: {answer.status} {text}")
+            return json.loads(text) if text else None
+
+    async def channels(self) -> list[dict[str, Any]]:
+        return list(await self.ari("GET", "/channels"))
+
+    async def bridges(self) -> list[dict[str, Any]]:
+        return list(await self.ari("GET", "/bridges"))
+
+    async def endpoint(self, resource: str) -> dict[str, Any]:
+        return dict(await self.ari("GET", f"/endpoints/PJSIP/{resource}"))
+
+    async def stored_recordings(self) -> list[str]:
+        return [r["name"] for r in await self.ari("GET", "/recordings/stored")]
+
+    def cli(self, command: str) -> str:
+        """An Asterisk CLI command, as an administrator would type it."""
+        code, output = self.docker().exec_run(["asterisk", "-rx", command])
+        text = output.decode(errors="replace")
+        assert code == 0, f"asterisk -rx {command!r}: {text}"
+        return str(text)
+
+    def file_size(self, path: str) -> int | None:
+        code, output = self.docker().exec_run(["stat", "-c", "%s", path])
+        return int(output) if code == 0 else None
+
+    def logs(self) -> str:
+        return str(self.docker().logs().decode(errors="replace"))
+
+    async def wait_ready(self, within: float = 60.0) -> None:
+        async def probe() -> bool:
+            try:
+                await self.ari("GET", "/asterisk/info")
+            except (aiohttp.ClientError, AssertionError):
+                return False
+            # PJSIP is loaded once the endpoints answer.
+            try:
+                await self.ari("GET", "/endpoints/PJSIP")
+            except AssertionError:
+                return False
+            return True
+
+        try:
+            await eventually(probe, within=within, what="Asterisk's ARI to answer")
+        except AssertionError:
+            raise AssertionError(f"Asterisk did not start:\n{self.logs()[-4000:]}") from None
+
+    async def restart(self) -> None:
+        """Asterisk stopped and started again (its calls are gone)."""
+        await asyncio.to_thread(self.docker().restart, timeout=10)
+        await self.wait_ready()
+
+
+@contextlib.contextmanager
+def start_asterisk(tag: str, carriers: int = 4) -> Iterator[AsteriskNode]:
+    from testcontainers.core.container import DockerContainer  # noqa: PLC0415
+
+    http_port = free_port()
+    sip_port, *carrier_ports = free_udp_ports(1 + carriers)
+    rtp_start = free_udp_block(400)
+    container = (
+        DockerContainer(tag)
+        .with_kwargs(network_mode="host")
+        .with_env("ARI_PASSWORD", ARI_PASSWORD)
+        .with_env("POSITION_PASSWORD", POSITION_PASSWORD)
+        .with_env("HTTP_PORT", str(http_port))
+        .with_env("SIP_PORT", str(sip_port))
+        .with_env("RTP_START", str(rtp_start))
+        .with_env("RTP_END", str(rtp_start + 399))
+        .with_env("CARRIER", " ".join(f"127.0.0.1:{port}" for port in carrier_ports))
+    )
+    container.start()
+    try:
+        yield AsteriskNode(
+            container, http_port, sip_port, carrier_ports, rtp_start, rtp_start + 399
+        )
+    finally:
+        with contextlib.suppress(Exception):
+            container.get_wrapped_container().remove(force=True)
+
+
+# -- PostgreSQL ---------------------------------------------------------------------------
+
+
+@dataclass
+class PostgresNode:
+    container: Any
+    port: int
+
+    def dsn(self, database: str = "ari_app") -> str:
+        return f"postgresql://ari_app:{PG_PASSWORD}@127.0.0.1:{self.port}/{database}"
+
+    def docker(self) -> Any:
+        return self.container.get_wrapped_container()
+
+    def ready(self) -> bool:
+        try:
+            with psycopg.connect(self.dsn(), connect_timeout=2) as conn:
+                conn.execute("SELECT 1")
+        except psycopg.Error:
+            return False
+        return True
+
+    async def wait_ready(self, within: float = 60.0) -> None:
+        await eventually(
+            lambda: asyncio.to_thread(self.ready), within=within, what="PostgreSQL to answer"
+        )
+
+    def new_database(self, name: str) -> str:
+        with psycopg.connect(self.dsn(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.dsn(name)
+
+    async def stop(self) -> None:
+        await asyncio.to_thread(self.docker().stop, timeout=10)
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self.docker().start)
+        await self.wait_ready()
+
+
+@contextlib.contextmanager
+def start_postgres(tag: str) -> Iterator[PostgresNode]:
+    from testcontainers.core.container import DockerContainer  # noqa: PLC0415
+
+    port = free_port()
+    container = (
+        DockerContainer(tag)
+        .with_kwargs(network_mode="host")
+        .with_env("POSTGRES_PASSWORD", PG_PASSWORD)
+        .with_env("PGPORT", str(port))
+    )
+    container.start()
+    try:
+        yield PostgresNode(container, port)
+    finally:
+        with contextlib.suppress(Exception):
+            container.get_wrapped_container().remove(force=True, v=True)
+
+
+# -- sipp ---------------------------------------------------------------------------------
+
+
+def sipp_binary() -> str:
+    found = shutil.which("sipp")
+    if found is None:
+        pytest.skip("sipp is not installed (Debian package sip-tester)")
+    return found
+
+
+@dataclass
+class SippProcess:
+    argv: list[str]
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    async def wait(self, within: float = 60.0) -> int:
+        return await asyncio.wait_for(asyncio.to_thread(self.process.wait), within)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(5)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+@dataclass
+class Position:
+    """A sipp operator position registered to Asterisk."""
+
+    name: str
+    behaviour: str
+    port: int
+    uas: SippProcess | None = None
+
+
+@dataclass
+class SipPeers:
+    """The carrier and the operator positions, all sipp processes on 127.0.0.1."""
+
+    asterisk: AsteriskNode
+    workdir: Path
+    processes: list[SippProcess] = field(default_factory=list)
+    positions: dict[str, Position] = field(default_factory=dict)
+    _carrier_free: asyncio.Queue[int] | None = None
+    _count: int = 0
+
+    def _scenario(self, name: str, **fill: str) -> Path:
+        text = (SIPP_DIR / name).read_text()
+        for key, value in fill.items():
+            text = text.replace(key, value)
+        self._count += 1
+        path = self.workdir / f"{self._count:03d}-{name}"
+        path.write_text(text)
+        return path
+
+    def _spawn(self, argv: list[str]) -> SippProcess:
+        self._count += 1
+        log = self.workdir / f"{self._count:03d}-sipp.log"
+        full = [sipp_binary(), *argv, "-nostdin", "-trace_err", "-error_file", str(log)]
+        process = subprocess.Popen(
+            full, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.workdir
+        )
+        handle = SippProcess(full, process, log)
+        self.processes.append(handle)
+        return handle
+
+    def _target(self) -> str:
+        return f"127.0.0.1:{self.asterisk.sip_port}"
+
+    async def register(self, name: str, port: int, *, expires: int = 3600) -> None:
+        """REGISTER ``name`` with its contact at ``port`` (from that port: rewrite_contact)."""
+        sipp = self._spawn(
+            [
+                self._target(),
+                "-sf",
+                str(SIPP_DIR / "op-register.xml"),
+                "-i",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-s",
+                name,
+                "-au",
+                name,
+                "-ap",
+                POSITION_PASSWORD,
+                "-key",
+                "contact_port",
+                str(port),
+                "-key",
+                "expires",
+                str(expires),
+                "-m",
+                "1",
+                "-timeout",
+                "10s",
+                "-timeout_error",
+            ]
+        )
+        code = await sipp.wait(20)
+        assert code == 0, f"REGISTER of {name} failed ({code}): {sipp.output()}"
+
+    async def position(
+        self,
+        name: str,
+        behaviour: str = "answer",
+        *,
+        ring_ms: int = 500,
+        talk_ms: int = 4000,
+        register: bool = True,
+    ) -> Position:
+        """Start an operator position: ``answer`` (echoes RTP, waits for the BYE), ``busy``
+        (486), ``noanswer`` (rings until cancelled), ``hangup`` (answers, hangs up after
+        ``talk_ms``), or ``unregistered`` (nothing runs). ``ring_ms`` is the ring time before
+        answering (a long one is an operator who answers late)."""
+        port = free_udp_ports(1)[0]
+        position = Position(name, behaviour, port)
+        self.positions[name] = position
+        if behaviour == "unregistered":
+            return position
+        if register:
+            await self.register(name, port)
+        scenarios = {
+            "answer": lambda: SIPP_DIR / "op-answer.xml",
+            "busy": lambda: SIPP_DIR / "op-busy.xml",
+            "noanswer": lambda: SIPP_DIR / "op-noanswer.xml",
+            "hangup": lambda: self._scenario("op-answer-hangup.xml", TALK_MS=str(talk_ms)),
+        }
+        media_port = free_udp_block(4)
+        position.uas = self._spawn(
+            [
+                "-sf",
+                str(scenarios[behaviour]()),
+                "-i",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-mi",
+                "127.0.0.1",
+                "-mp",
+                str(media_port),
+                "-rtp_echo",
+                "-aa",
+                "-d",
+                str(ring_ms),
+            ]
+        )
+        return position
+
+    async def unregister(self, name: str) -> None:
+        position = self.positions[name]
+        if position.uas is not None:
+            position.uas.stop()
+            position.uas = None
+        await self.register(name, position.port, expires=0)
+
+    async def call(
+        self,
+        routing_key: str = "18",
+        *,
+        caller: str = CALLER,
+        dialled: str = "18",
+        hold_s: float = 600.0,
+        dtmf: bool = False,
+    ) -> SippProcess:
+        """The carrier places one call; the caller hangs up after ``hold_s`` unless Asterisk
+        hangs up first. Returns the sipp process (exit 0: the call went as scripted)."""
+        if self._carrier_free is None:
+            self._carrier_free = asyncio.Queue()
+            for port in self.asterisk.carrier_ports:
+                self._carrier_free.put_nowait(port)
+        port = await asyncio.wait_for(self._carrier_free.get(), 120)
+        dtmf_action = (
+            '  <pause milliseconds="1500"/>\n  <nop><action>'
+            f'<exec play_pcap_audio="{SIPP_DIR / "dtmf-18-hash.pcap"}"/>'
+            "</action></nop>\n"
+            if dtmf
+            else ""
+        )
+        scenario = self._scenario(
+            "carrier-call.xml", HOLD_MS=str(int(hold_s * 1000)), DTMF_ACTION=dtmf_action
+        )
+        media_port = free_udp_block(4)
+        sipp = self._spawn(
+            [
+                self._target(),
+                "-sf",
+                str(scenario),
+                "-i",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-mi",
+                "127.0.0.1",
+                "-mp",
+                str(media_port),
+                "-s",
+                dialled,
+                "-key",
+                "caller",
+                caller,
+                "-key",
+                "routing_key",
+                routing_key,
+                "-m",
+                "1",
+                "-aa",
+            ]
+        )
+        free = self._carrier_free
+
+        async def release() -> None:
+            with contextlib.suppress(Exception):
+                await sipp.wait(hold_s + 600)
+            free.put_nowait(port)
+
+        task = asyncio.get_running_loop().create_task(release(), name=f"carrier:{port}")
+        _RELEASES.add(task)
+        task.add_done_callback(_RELEASES.discard)
+        return sipp
+
+    def stop(self) -> None:
+        for sipp in self.processes:
+            sipp.stop()
+
+
+_RELEASES: set[asyncio.Task[None]] = set()
+
+
+# -- the application ----------------------------------------------------------------------
+
+
+@dataclass
+class Application:
+    """``ari-app run`` in a process of its own, as an operator starts it."""
+
+    env: dict[str, str]
+    api_port: int
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def api(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def cli(self, *argv: str, check: bool = True) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "ari_app", *argv],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+        if check:
+            assert done.returncode == 0, f"ari-app {' '.join(argv)}: {done.stderr}"
+        return done.stdout
+
+    async def start(self) -> None:
+        assert self.process is None or self.process.poll() is not None
+        log = self.log_path.open("ab")
+        # Popen returns at once: the process runs beside the test's loop.
+        self.process = subprocess.Popen(  # noqa: ASYNC220
+            [sys.executable, "-m", "ari_app", "run"],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        await self.wait_ready()
+
+    async def wait_ready(self, within: float = 30.0) -> None:
+        async def probe() -> bool:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise AssertionError(
+                    f"ari-app run exited {self.process.returncode}:\n{self.logs()}"
+                )
+            try:
+                async with (
+                    aiohttp.ClientSession() as session,
+                    session.get(f"{self.api}/readyz") as answer,
+                ):
+                    return answer.status == 200
+            except aiohttp.ClientError:
+                return False
+
+        await eventually(probe, within=within, what="ari-app run to be ready")
+
+    def kill(self) -> None:
+        """SIGKILL: the process dies without a word, as in a crash."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+    def stop(self) -> int | None:
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        return self.process.returncode
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    async def status(self) -> Any:
+        token = self.env.get("ARI_APP_API_TOKEN", "")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with (
+            aiohttp.ClientSession(headers=headers) as session,
+            session.get(f"{self.api}/api/v1/units") as answer,
+        ):
+            assert answer.status == 200, await answer.text()
+            return await answer.json()
+
+
+def application_env(
+    asterisk: AsteriskNode, dsn: str, tmp_path: Path, api_port: int, **settings: str
+) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "ARI_APP_ARI_URL": asterisk.ari_url,
+        "ARI_APP_ARI_USER": ARI_USER,
+        "ARI_APP_ARI_PASSWORD": ARI_PASSWORD,
+        "ARI_APP_APP_NAME": APP_NAME,
+        "ARI_APP_DATABASE_DSN": dsn,
+        "ARI_APP_API_PORT": str(api_port),
+        "ARI_APP_API_URL": f"http://127.0.0.1:{api_port}",
+        "ARI_APP_TOPOLOGY_PATH": str(EXAMPLE),
+        "ARI_APP_SPOOL_PATH": str(tmp_path / "var" / "journal.spool"),
+        "ARI_APP_RING_TIMEOUT_S": "6",
+        "ARI_APP_WRAP_UP_S": "1",
+        "ARI_APP_LOG_LEVEL": "INFO",
+    }
+    env.update({f"ARI_APP_{key.upper()}": value for key, value in settings.items()})
+    return env
+
+
+# -- the journal --------------------------------------------------------------------------
+
+
+def journal(dsn: str, call_id: str | None = None) -> list[dict[str, Any]]:
+    """Journal rows (of one call, or all), oldest first."""
+    query = "SELECT * FROM journal_entries"
+    params: tuple[str, ...] = ()
+    if call_id is not None:
+        query += " WHERE call_id = %s"
+        params = (call_id,)
+    with psycopg.connect(dsn, row_factory=psycopg.rows.dict_row) as conn:
+        return list(conn.execute(query + " ORDER BY id", params))
+
+
+def kinds(rows: list[dict[str, Any]]) -> list[str]:
+    return [str(row["kind"]) for row in rows]
+
+
+@contextlib.asynccontextmanager
+async def running(app: Application) -> AsyncIterator[Application]:
+    await app.start()
+    try:
+        yield app
+    finally:
+        app.stop()
