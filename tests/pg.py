@@ -134,16 +134,22 @@ def _answers(dsn: str) -> str | None:
     return None
 
 
-def _docker_reachable() -> bool:
+POSTGRES_IMAGE = "ari-app-postgres:latest"
+
+
+def _postgres_image() -> str | None:
+    """The PostgreSQL image scripts/images builds, when an engine answers and has it (no
+    registry is needed, nor assumed reachable)."""
     if not (os.environ.get("DOCKER_HOST") or Path("/var/run/docker.sock").exists()):
-        return False
+        return None
     try:
         # Imported lazily and untyped: Docker is optional, and its typing varies by version.
         docker: Any = importlib.import_module("docker")
-        docker.from_env(timeout=3).ping()
+        client = docker.from_env(timeout=3)
+        client.images.get(POSTGRES_IMAGE)
     except Exception:
-        return False
-    return True
+        return None
+    return POSTGRES_IMAGE
 
 
 @pytest.fixture(scope="session")
@@ -157,20 +163,20 @@ def pg_server() -> Iterator[PgServer]:
         yield server
         server.close()
         return
-    if _docker_reachable():
-        from testcontainers.community.postgres import (  # noqa: PLC0415
-            PostgresContainer,
-        )
+    image = _postgres_image()
+    if image is not None:
+        from tests.asterisk.bed import start_postgres  # noqa: PLC0415
 
-        with PostgresContainer("postgres:16-alpine", driver=None) as container:
-            server = PgServer(container.get_connection_url(), "testcontainers")
+        with start_postgres(image) as node:
+            _run_in_new_loop(node.wait_ready)
+            server = PgServer(node.dsn(), f"container {image}")
             yield server
             server.close()
         return
     bindir = LocalCluster.find_binaries()
     if bindir is None:
         pytest.skip(
-            f"no PostgreSQL: {DSN_VARIABLE} is not set, no Docker engine answers and no "
+            f"no PostgreSQL: {DSN_VARIABLE} is not set, no Docker engine has {POSTGRES_IMAGE} and no "
             "server binaries are installed under /usr/lib/postgresql"
         )
     cluster = LocalCluster(bindir)
