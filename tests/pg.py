@@ -176,8 +176,8 @@ def pg_server() -> Iterator[PgServer]:
     bindir = LocalCluster.find_binaries()
     if bindir is None:
         pytest.skip(
-            f"no PostgreSQL: {DSN_VARIABLE} is not set, no Docker engine has {POSTGRES_IMAGE} and no "
-            "server binaries are installed under /usr/lib/postgresql"
+            f"no PostgreSQL: {DSN_VARIABLE} is not set, no Docker engine has {POSTGRES_IMAGE}"
+            " and no server binaries are installed under /usr/lib/postgresql"
         )
     cluster = LocalCluster(bindir)
     try:
