@@ -253,7 +253,12 @@ class CallService:
         if position is None or state is None:
             return
         now = self.clock.now()
-        if state == "online":
+        online = state == "online"
+        # Asterisk sends EndpointStateChange on every channel change of the endpoint, not only
+        # when it registers or goes away: only a change of reachability is worth a log line.
+        if self.policy.positions[position.id].online == online:
+            return
+        if online:
             self.policy.position_online(position.id, now)
             log.info("position online", extra={"position": position.id})
         else:

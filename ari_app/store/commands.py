@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
@@ -31,10 +30,6 @@ def run_command(work: Coroutine[Any, Any, int]) -> int:
     """Run ``work`` and return its exit status; store errors become one line on stderr."""
     try:
         return asyncio.run(work)
-    except BrokenPipeError:
-        # The reader went away (``ari-app token list | head``): not an error of ours.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
     except StoreError as error:
         print(f"ari-app: {error}", file=sys.stderr)
         return 1

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
 
 import pytest
 
@@ -166,3 +168,24 @@ async def test_callbacks_are_listed_and_marked_done(
         assert await run(monkeypatch, world, "read", "callbacks", "--all", "--json") == 0
         [done] = json.loads(capsys.readouterr().out)["callbacks"]
         assert (done["done_outcome"], done["note"]) == ("voicemail", "left a message")
+
+
+async def test_status_into_a_pipe_closed_early_stops_quietly(pg_dsn: str) -> None:
+    """``ari-app status | head -1``: the reader goes away; no traceback, exit 0."""
+    async with api_world(pg_dsn) as world:
+        env = {
+            **os.environ,
+            "ARI_APP_API_URL": world.url,
+            "ARI_APP_API_TOKEN": world.tokens["read"],
+        }
+        read_end, write_end = os.pipe()
+        os.close(read_end)  # nobody will read: the first write meets a closed pipe
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "ari_app", "status",
+            env=env, stdout=write_end, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        os.close(write_end)
+        _, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0
+    assert "Traceback" not in err.decode()
+    assert "BrokenPipeError" not in err.decode()
