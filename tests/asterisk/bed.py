@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +43,10 @@ POSITION_PASSWORD = "test-position-secret"
 PG_PASSWORD = "test-pg-secret"
 APP_NAME = "vcta"
 CALLER = "0612345678"
-_BASIC = "Basic " + base64.b64encode(f"{ARI_USER}:{ARI_PASSWORD}".encode()).decode()
+# The address sipp sends from and listens on: the carrier's identify and the positions'
+# contacts are this address (another one only for a deployment under test, see
+# docs/asterisk.md).
+LOCAL_IP = os.environ.get("ARI_APP_BED_LOCAL_IP", "127.0.0.1")
 
 
 # -- the engine and the images ------------------------------------------------------------
@@ -150,24 +154,30 @@ async def eventually(
 class AsteriskNode:
     """One Asterisk 22 container and what the tests ask it."""
 
-    container: Any
+    container: Any  # None for a deployed Asterisk the tests do not run
     http_port: int
     sip_port: int
     carrier_ports: list[int]
     rtp_start: int
     rtp_end: int
+    host: str = "127.0.0.1"
+    ari_password: str = ARI_PASSWORD
+    position_password: str = POSITION_PASSWORD
 
     @property
     def ari_url(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}/ari"
+        return f"http://{self.host}:{self.http_port}/ari"
 
     def docker(self) -> Any:
+        if self.container is None:
+            pytest.skip("this test needs an Asterisk container of its own (not a deployment)")
         return self.container.get_wrapped_container()
 
     async def ari(self, method: str, path: str, **params: Any) -> Any:
         """One ARI request as a test makes it (never through the application's client)."""
+        basic = base64.b64encode(f"{ARI_USER}:{self.ari_password}".encode()).decode()
         async with (
-            aiohttp.ClientSession(headers={"Authorization": _BASIC}) as session,
+            aiohttp.ClientSession(headers={"Authorization": f"Basic {basic}"}) as session,
             session.request(method, f"{self.ari_url}{path}", params=params) as answer,
         ):
             text = await answer.text()
@@ -197,6 +207,17 @@ class AsteriskNode:
     def file_size(self, path: str) -> int | None:
         code, output = self.docker().exec_run(["stat", "-c", "%s", path])
         return int(output) if code == 0 else None
+
+    async def recording_file(self, name: str) -> bytes:
+        """A stored recording's audio, as ARI serves it (works on a deployment too)."""
+        basic = base64.b64encode(f"{ARI_USER}:{self.ari_password}".encode()).decode()
+        url = f"{self.ari_url}/recordings/stored/{name}/file"
+        async with (
+            aiohttp.ClientSession(headers={"Authorization": f"Basic {basic}"}) as session,
+            session.get(url) as answer,
+        ):
+            assert answer.status == 200, f"GET {url}: {answer.status}"
+            return await answer.read()
 
     def logs(self) -> str:
         return str(self.docker().logs().decode(errors="replace"))
@@ -386,7 +407,7 @@ class SipPeers:
         return handle
 
     def _target(self) -> str:
-        return f"127.0.0.1:{self.asterisk.sip_port}"
+        return f"{self.asterisk.host}:{self.asterisk.sip_port}"
 
     async def register(self, name: str, port: int, *, expires: int = 3600) -> None:
         """REGISTER ``name`` with its contact at ``port`` (from that port: rewrite_contact)."""
@@ -396,7 +417,7 @@ class SipPeers:
                 "-sf",
                 str(SIPP_DIR / "op-register.xml"),
                 "-i",
-                "127.0.0.1",
+                LOCAL_IP,
                 "-p",
                 str(port),
                 "-s",
@@ -404,7 +425,7 @@ class SipPeers:
                 "-au",
                 name,
                 "-ap",
-                POSITION_PASSWORD,
+                self.asterisk.position_password,
                 "-key",
                 "contact_port",
                 str(port),
@@ -453,11 +474,11 @@ class SipPeers:
                 "-sf",
                 str(scenarios[behaviour]()),
                 "-i",
-                "127.0.0.1",
+                LOCAL_IP,
                 "-p",
                 str(port),
                 "-mi",
-                "127.0.0.1",
+                LOCAL_IP,
                 "-mp",
                 str(media_port),
                 "-rtp_echo",
@@ -508,11 +529,11 @@ class SipPeers:
                 "-sf",
                 str(scenario),
                 "-i",
-                "127.0.0.1",
+                LOCAL_IP,
                 "-p",
                 str(port),
                 "-mi",
-                "127.0.0.1",
+                LOCAL_IP,
                 "-mp",
                 str(media_port),
                 "-s",
@@ -647,7 +668,7 @@ def application_env(
         **os.environ,
         "ARI_APP_ARI_URL": asterisk.ari_url,
         "ARI_APP_ARI_USER": ARI_USER,
-        "ARI_APP_ARI_PASSWORD": ARI_PASSWORD,
+        "ARI_APP_ARI_PASSWORD": asterisk.ari_password,
         "ARI_APP_APP_NAME": APP_NAME,
         "ARI_APP_DATABASE_DSN": dsn,
         "ARI_APP_API_PORT": str(api_port),
@@ -687,3 +708,26 @@ async def running(app: Application) -> AsyncIterator[Application]:
         yield app
     finally:
         app.stop()
+
+
+def deployed_asterisk() -> AsteriskNode | None:
+    """The deployed Asterisk the environment names (docs/asterisk.md), else None."""
+    url = os.environ.get("ARI_APP_BED_ARI_URL")
+    if not url:
+        return None
+    parsed = urllib.parse.urlsplit(url)
+    sip_host, _, sip_port = os.environ["ARI_APP_BED_SIP"].rpartition(":")
+    carriers = [int(p) for p in os.environ["ARI_APP_BED_CARRIER_PORTS"].split(",")]
+    if parsed.hostname != sip_host:
+        raise AssertionError("ARI_APP_BED_ARI_URL and ARI_APP_BED_SIP name different hosts")
+    return AsteriskNode(
+        None,
+        parsed.port or 8088,
+        int(sip_port),
+        carriers,
+        0,
+        0,
+        host=sip_host,
+        ari_password=os.environ["ARI_APP_BED_ARI_PASSWORD"],
+        position_password=os.environ["ARI_APP_BED_POSITION_PASSWORD"],
+    )

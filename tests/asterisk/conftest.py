@@ -21,6 +21,7 @@ from tests.asterisk.bed import (
     PostgresNode,
     SipPeers,
     application_env,
+    deployed_asterisk,
     docker_client,
     free_port,
     image,
@@ -48,8 +49,16 @@ def asterisk_image() -> str:
 
 
 @pytest.fixture(scope="module")
-def asterisk(asterisk_image: str) -> Iterator[AsteriskNode]:
-    with start_asterisk(asterisk_image) as node:
+def asterisk() -> Iterator[AsteriskNode]:
+    """The module's Asterisk: a container, or the deployment ARI_APP_BED_* names."""
+    deployed = deployed_asterisk()
+    if deployed is not None:
+        sipp_binary()
+        yield deployed
+        return
+    docker_client()
+    sipp_binary()
+    with start_asterisk(image("ari-app-asterisk")) as node:
         yield node
 
 

@@ -61,9 +61,9 @@ async def test_happy_path_connects_records_and_leaves_nothing(
         await eventually(nothing_left, within=10, what="no channel and no bridge left")
         recordings = await ready_asterisk.stored_recordings()
         assert call_id in recordings
-        size = ready_asterisk.file_size(f"/var/spool/asterisk/recording/{call_id}.wav")
-        assert size is not None, "no recording file"
-        assert size > 44, "the recording has no audio"
+        audio = await ready_asterisk.recording_file(call_id)
+        assert audio[:4] == b"RIFF", "the recording is not a WAV file"
+        assert len(audio) > 44, "the recording has no audio"
         rows = await eventually(
             lambda: (
                 (r := journal(app.env["ARI_APP_DATABASE_DSN"], call_id))
