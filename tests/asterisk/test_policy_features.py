@@ -82,7 +82,7 @@ overflow_cap = 1
 [centres.sdis10]
 name = "CTA-CODIS de l'Aube"
 department = "10"
-positions = ["PJSIP/sdis10-op1"]
+positions = ["PJSIP/sdis10-op1", "PJSIP/sdis10-op2"]
 max_queue = 3
 max_wait = 60
 reserve = 0
@@ -296,53 +296,87 @@ async def test_outgoing_mutual_aid_off_keeps_the_caller_waiting_on_music(
         assert change["after"]["outgoing_mutual_aid"] is False
 
 
-async def test_diverted_centre_new_call_is_answered_by_the_target(
+async def test_diverted_centre_waiting_and_new_calls_are_answered_by_the_target(
     ready_asterisk: AsteriskNode, sip: SipPeers, database: str, tmp_path: Path
 ) -> None:
     app = await officer_app(ready_asterisk, database, tmp_path)
-    # sdis77 has a free operator: only the diversion sends the call away.
-    await sip.position("sdis77-op1", "answer", ring_ms=300)
+    # No sdis77 operator and 60 s before sdis77 saturates: only the diversion can send its
+    # calls to sdis91 within these seconds.
+    await sip.position("sdis77-op1", "unregistered")
+    await sip.position("sdis77-op2", "unregistered")
     await sip.position("sdis91-op1", "answer", ring_ms=300)
-    await online(ready_asterisk, "sdis77-op1", "sdis91-op1")
-    async with observe(ready_asterisk) as observer, running(app):
-        await officer(app, "divert", "sdis77", "--to", "sdis91", "--reason", "évacuation du CTA")
-        await sip.call("77288", caller="0611000003", hold_s=30)
-        call_id = (await caller_channel(ready_asterisk, "0611000003"))["id"]
+    await sip.position("sdis91-op2", "answer", ring_ms=300)
+    await offline(ready_asterisk, "sdis77-op1", "sdis77-op2")
+    await online(ready_asterisk, "sdis91-op1", "sdis91-op2")
+    async with running(app):
+        await sip.call("77288", caller="0611000031", hold_s=30)
+        waiting_id = (await caller_channel(ready_asterisk, "0611000031"))["id"]
+        await eventually(
+            lambda: waiting_calls(app, "sdis77"), what="the first call waiting at sdis77"
+        )
 
-        operator = await bridged_with(ready_asterisk, call_id)
-        assert operator.startswith("PJSIP/sdis91-op1-"), operator
-        assert rung(observer, "sdis77") == []
-        rows = await journal_of(app, call_id, "connected")
+        await officer(app, "divert", "sdis77", "--to", "sdis91", "--reason", "évacuation du CTA")
+        # The call already waiting is moved with the centre's new calls (docs/policy.md).
+        first = await bridged_with(ready_asterisk, waiting_id)
+        await sip.call("77288", caller="0611000032", hold_s=30)
+        new_id = (await caller_channel(ready_asterisk, "0611000032"))["id"]
+        second = await bridged_with(ready_asterisk, new_id)
+        assert {first.rsplit("-", 1)[0], second.rsplit("-", 1)[0]} == {
+            "PJSIP/sdis91-op1",
+            "PJSIP/sdis91-op2",
+        }
+
+        rows = await journal_of(app, waiting_id, "connected")
+        moved = row(rows, "moved")
+        assert (moved["unit"], moved["details"]["kind"]) == ("sdis91", "diversion")
+        assert row(rows, "connected")["unit"] == "sdis91"
+        rows = await journal_of(app, new_id, "connected")
         routed = row(rows, "routed")
         assert (routed["home_centre"], routed["unit"]) == ("sdis77", "sdis91")
-        assert "divert" in routed["reason"]
-        assert row(rows, "connected")["position"] == "sdis91-op1"
+        assert "diverted sdis77 -> sdis91" in routed["reason"]
+        assert "moved" not in [r["kind"] for r in rows]
         (change,) = audited(app, "sdis77")
         assert change["actor"] == OFFICER
         assert change["reason"] == "évacuation du CTA"
         assert change["after"]["diverted_to"] == "sdis91"
 
 
-async def test_active_virtual_cta_call_for_89_is_answered_in_10(
+async def test_virtual_cta_activated_its_calls_for_89_are_answered_in_10(
     ready_asterisk: AsteriskNode, sip: SipPeers, database: str, tmp_path: Path
 ) -> None:
     app = await officer_app(ready_asterisk, database, tmp_path)
+    # Yonne has no operator online and no neighbour: only the pooling brings Aube's.
     await sip.position("sdis89-op1", "unregistered")
     await sip.position("sdis10-op1", "answer", ring_ms=300)
+    await sip.position("sdis10-op2", "answer", ring_ms=300)
     await offline(ready_asterisk, "sdis89-op1")
-    await online(ready_asterisk, "sdis10-op1")
+    await online(ready_asterisk, "sdis10-op1", "sdis10-op2")
     async with running(app):
-        await officer(app, "virtual-cta", "vcta-89-10", "on", "--reason", "régime de nuit")
-        await sip.call("89024", caller="0611000004", hold_s=30)
-        call_id = (await caller_channel(ready_asterisk, "0611000004"))["id"]
+        await sip.call("89024", caller="0611000041", hold_s=30)
+        waiting_id = (await caller_channel(ready_asterisk, "0611000041"))["id"]
+        await eventually(
+            lambda: waiting_calls(app, "sdis89"), what="the first call waiting at sdis89"
+        )
 
-        operator = await bridged_with(ready_asterisk, call_id)
-        assert operator.startswith("PJSIP/sdis10-op1-"), operator
-        rows = await journal_of(app, call_id, "connected")
+        await officer(app, "virtual-cta", "vcta-89-10", "on", "--reason", "régime de nuit")
+        first = await bridged_with(ready_asterisk, waiting_id)
+        await sip.call("89024", caller="0611000042", hold_s=30)
+        new_id = (await caller_channel(ready_asterisk, "0611000042"))["id"]
+        second = await bridged_with(ready_asterisk, new_id)
+        assert {first.rsplit("-", 1)[0], second.rsplit("-", 1)[0]} == {
+            "PJSIP/sdis10-op1",
+            "PJSIP/sdis10-op2",
+        }
+
+        rows = await journal_of(app, waiting_id, "connected")
+        moved = row(rows, "moved")
+        assert (moved["unit"], moved["details"]["kind"]) == ("vcta-89-10", "vcta")
+        rows = await journal_of(app, new_id, "connected")
         routed = row(rows, "routed")
         assert (routed["home_centre"], routed["unit"]) == ("sdis89", "vcta-89-10")
         connected = row(rows, "connected")
-        assert (connected["unit"], connected["position"]) == ("vcta-89-10", "sdis10-op1")
+        assert connected["unit"] == "vcta-89-10"
+        assert connected["position"] in {"sdis10-op1", "sdis10-op2"}
         (change,) = audited(app, "vcta-89-10")
         assert change["actor"] == OFFICER
         assert change["reason"] == "régime de nuit"
