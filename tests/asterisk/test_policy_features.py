@@ -410,6 +410,8 @@ async def test_operator_picks_a_waiting_call_and_talks_to_the_caller(
         rows = await journal_of(app, call_id, "connected")
         assert row(rows, "picked")["position"] == "sdis77-op2"
         assert row(rows, "connected")["position"] == "sdis77-op2"
+        paused = {(c["position_id"], c["after"]["paused"]) for c in audited(app, "sdis77")}
+        assert paused == {("sdis77-op1", True), ("sdis77-op2", True)}
 
 
 async def test_crisis_message_plays_to_a_new_caller_before_the_welcome(
