@@ -9,7 +9,7 @@ from ari_app.vcta.state import PolicyState
 
 @dataclass(frozen=True, slots=True)
 class WaitingMedia:
-    """Play ``welcome``, then ``crisis_message`` if any, then music on hold of class
+    """Play ``crisis_message`` if any, then ``welcome``, then music on hold of class
     ``music_on_hold`` with ``reminder`` every ``reminder_every`` seconds."""
 
     welcome: str

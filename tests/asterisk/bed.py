@@ -731,3 +731,95 @@ def deployed_asterisk() -> AsteriskNode | None:
         ari_password=os.environ["ARI_APP_BED_ARI_PASSWORD"],
         position_password=os.environ["ARI_APP_BED_POSITION_PASSWORD"],
     )
+
+
+# -- what Asterisk reports, as events -----------------------------------------------------
+
+
+@dataclass
+class AriObserver:
+    """Every event Asterisk sends a Stasis application of the test's own that subscribed to
+    everything: what Asterisk did to channels and bridges, whoever asked it."""
+
+    app: str
+    events: list[dict[str, Any]] = field(default_factory=list)
+    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def received(self, event: dict[str, Any]) -> None:
+        self.events.append(event)
+        self._arrived.set()
+
+    def of_type(self, *types: str) -> list[dict[str, Any]]:
+        return [event for event in self.events if event.get("type") in types]
+
+    async def wait_for(
+        self,
+        match: Callable[[dict[str, Any]], bool],
+        *,
+        within: float = 10.0,
+        what: str = "the event",
+    ) -> dict[str, Any]:
+        """The first event (already received or to come) for which ``match`` is true."""
+        deadline = time.monotonic() + within
+        seen = 0
+        while True:
+            for event in self.events[seen:]:
+                if match(event):
+                    return event
+            seen = len(self.events)
+            self._arrived.clear()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no {what} within {within:g} s")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), left)
+
+
+@contextlib.asynccontextmanager
+async def observe(asterisk: AsteriskNode) -> AsyncIterator[AriObserver]:
+    """An ``AriObserver`` on ``asterisk``, subscribed before this returns."""
+    observer = AriObserver(f"observer-{os.getpid()}-{random.randrange(1 << 32):08x}")
+    params = {
+        "app": observer.app,
+        "subscribeAll": "true",
+        "api_key": f"{ARI_USER}:{asterisk.ari_password}",
+    }
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(
+            f"ws://{asterisk.host}:{asterisk.http_port}/ari/events", params=params
+        ) as ws,
+    ):
+
+        async def read() -> None:
+            async for message in ws:
+                if message.type is aiohttp.WSMsgType.TEXT:
+                    observer.received(json.loads(message.data))
+
+        reader = asyncio.get_running_loop().create_task(read(), name=f"{observer.app}:events")
+        try:
+            # The application exists in Asterisk once the websocket is accepted; events
+            # flow to it from then on.
+            await eventually(
+                lambda: asterisk.ari("GET", f"/applications/{observer.app}"),
+                what=f"the application {observer.app} in Asterisk",
+            )
+            yield observer
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+
+
+async def unregister_all(peers: SipPeers) -> None:
+    """Unregister every position ``peers`` registered: a later test on the same Asterisk must
+    not find a phone online whose sipp is gone (Asterisk only notices at the next qualify)."""
+    for name, position in peers.positions.items():
+        if position.behaviour != "unregistered":
+            await peers.unregister(name)
+
+
+def mode_changes(dsn: str) -> list[dict[str, Any]]:
+    """The audit of the duty officers' changes (table mode_changes), oldest first."""
+    with psycopg.connect(dsn, row_factory=psycopg.rows.dict_row) as conn:
+        return list(conn.execute("SELECT * FROM mode_changes ORDER BY id"))
