@@ -823,3 +823,21 @@ def mode_changes(dsn: str) -> list[dict[str, Any]]:
     """The audit of the duty officers' changes (table mode_changes), oldest first."""
     with psycopg.connect(dsn, row_factory=psycopg.rows.dict_row) as conn:
         return list(conn.execute("SELECT * FROM mode_changes ORDER BY id"))
+
+
+async def caller_in_stasis(asterisk: AsteriskNode, number: str) -> dict[str, Any]:
+    """The caller's channel in Stasis (the call id is its channel id). Operator legs carry
+    the caller's number too, but their ids are the application's own."""
+
+    async def probe() -> dict[str, Any] | None:
+        for channel in await asterisk.channels():
+            if (
+                channel["caller"]["number"] == number
+                and channel["dialplan"]["app_name"] == "Stasis"
+                and not channel["id"].startswith(f"{APP_NAME}-")
+            ):
+                return channel
+        return None
+
+    found: dict[str, Any] = await eventually(probe, what=f"the call from {number} in Stasis")
+    return found

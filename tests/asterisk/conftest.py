@@ -8,11 +8,14 @@ and its own ``ari-app run``.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
+from psycopg import sql
 
 from tests.asterisk.bed import (
     EXAMPLE,
@@ -127,9 +130,49 @@ def make_app(
     env = application_env(node, dsn, tmp_path, api_port, **settings)
     env["ARI_APP_TOPOLOGY_PATH"] = str(topology)
     app = Application(env, api_port, tmp_path / f"ari-app-{api_port}.log")
+    _prepare_database(app, dsn, topology)
+    return app
+
+
+# Databases already upgraded with a topology imported, by (server, topology's content): the
+# next test gets a copy (CREATE DATABASE ... TEMPLATE) instead of two CLI runs.
+_PREPARED: dict[tuple[str, str], str] = {}
+
+
+def _prepare_database(app: Application, dsn: str, topology: Path) -> None:
+    info = psycopg.conninfo.conninfo_to_dict(dsn)
+    name = str(info["dbname"])
+    server = psycopg.conninfo.make_conninfo(dsn, dbname="postgres")
+    key = (
+        f"{info.get('host')}:{info.get('port')}",
+        hashlib.sha256(topology.read_bytes()).hexdigest(),
+    )
+    template = _PREPARED.get(key)
+    if template is not None:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+            try:
+                conn.execute(
+                    sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                        sql.Identifier(name), sql.Identifier(template)
+                    )
+                )
+                return
+            except psycopg.errors.InvalidCatalogName:  # a new server on a port used before
+                del _PREPARED[key]
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    # As an operator sets a platform up; the copies are of what these two commands made.
     app.cli("db", "upgrade")
     app.cli("topology", "import", str(topology))
-    return app
+    template = f"prepared_{key[1][:16]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(template)))
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(template), sql.Identifier(name)
+            )
+        )
+    _PREPARED[key] = template
 
 
 @pytest.fixture

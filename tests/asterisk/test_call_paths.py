@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from tests.asterisk.bed import (
     Application,
     AsteriskNode,
     SipPeers,
+    caller_in_stasis,
     eventually,
     journal,
     kinds,
     running,
 )
-
-
-async def caller_channel(asterisk: AsteriskNode, number: str) -> dict[str, Any]:
-    """The caller's channel in Stasis (the call id is its channel id)."""
-
-    async def probe() -> dict[str, Any] | None:
-        for channel in await asterisk.channels():
-            if (
-                channel["caller"]["number"] == number
-                and channel["dialplan"]["app_name"] == "Stasis"
-            ):
-                return channel
-        return None
-
-    found: dict[str, Any] = await eventually(
-        probe, within=10, what=f"the call from {number} in Stasis"
-    )
-    return found
 
 
 async def test_happy_path_connects_records_and_leaves_nothing(
@@ -43,7 +24,7 @@ async def test_happy_path_connects_records_and_leaves_nothing(
             what="the position's endpoint",
         )
         call = await peers.call("77288", caller="0611111111", hold_s=6)
-        channel = await caller_channel(ready_asterisk, "0611111111")
+        channel = await caller_in_stasis(ready_asterisk, "0611111111")
         call_id = channel["id"]
 
         async def talking() -> bool:

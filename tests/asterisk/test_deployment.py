@@ -10,26 +10,15 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 from tests.asterisk.bed import (
     Application,
     AsteriskNode,
     SipPeers,
+    caller_in_stasis,
     eventually,
     running,
 )
-
-
-async def caller_in_stasis(asterisk: AsteriskNode, number: str) -> dict[str, Any]:
-    async def probe() -> dict[str, Any] | None:
-        for channel in await asterisk.channels():
-            if channel["caller"]["number"] == number and channel["dialplan"]["app_name"]:
-                return channel if channel["dialplan"]["app_name"] == "Stasis" else None
-        return None
-
-    found: dict[str, Any] = await eventually(probe, what=f"the call from {number} in Stasis")
-    return found
 
 
 async def test_the_welcome_prompt_is_found_and_plays(
