@@ -83,3 +83,12 @@ async def test_replay_fails_when_the_emulator_sends_other_events() -> None:
     # ChannelHangupRequest.
     with pytest.raises(TraceMismatch, match="instead"):
         await replay("b", setup=lambda emu: emu.set_script("sdis77-op2", NoAnswer()))
+
+
+async def test_replay_fails_when_a_device_state_drifts() -> None:
+    # Device states are compared apart from the channel events, but still compared.
+    lines = copy.deepcopy(load_trace("f"))
+    changed = next(line for line in lines if line.get("type") == "DeviceStateChanged")
+    changed["event"]["device_state"]["state"] = "BUSY"
+    with pytest.raises(TraceMismatch, match=r"device_state\.state"):
+        await replay("f", lines)
