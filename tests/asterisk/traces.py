@@ -541,6 +541,12 @@ async def h_websocket_drop(r: TraceRecorder, lab: Lab) -> None:
     r.step = "part 2: websocket closed; caller hangs up while it is down"
     await r.close_ws()
     await call.wait(WAIT_S)
+
+    async def caller_gone() -> bool:
+        return await r.peek(f"/channels/{caller}") is None
+
+    # sipp is done once its BYE is answered; Asterisk destroys the channel just after.
+    await r.until(caller_gone, "the caller's channel to be destroyed")
     await r.rest("GET", "/applications")
     await r.rest("GET", "/channels")
     await r.rest("GET", "/bridges")
@@ -803,6 +809,13 @@ async def n_operator_hangs_up(r: TraceRecorder, lab: Lab) -> None:
     await _hang_up_caller_and_bridge(r, caller, bridge)
     r.step = "position sdis83-op2 unregisters again"
     await lab.peers.unregister("sdis83-op2")
+
+    async def offline() -> bool:
+        endpoint = await r.peek("/endpoints/PJSIP/sdis83-op2")
+        return endpoint is not None and endpoint["state"] == "offline"
+
+    # The REGISTER is answered before Asterisk removes the contact.
+    await r.until(offline, "sdis83-op2 to be offline")
     await r.rest("GET", "/endpoints/PJSIP/sdis83-op2")
 
 
