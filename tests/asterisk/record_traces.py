@@ -20,6 +20,8 @@ import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
+
 from tests.asterisk.bed import AsteriskNode, SipPeers, image, start_lab_asterisk
 from tests.asterisk.traces import SCENARIOS, Lab, lab_ready, letters, record, write_trace
 
@@ -68,7 +70,11 @@ def run() -> None:
     parser.add_argument("outdir", type=Path, help="where traces/ and api-docs/ are written")
     parser.add_argument("letters", nargs="?", default="".join(SCENARIOS))
     args = parser.parse_args()
-    asyncio.run(main(args.outdir, args.letters))
+    try:
+        asyncio.run(main(args.outdir, args.letters))
+    except pytest.skip.Exception as missing:
+        # The bed says what is missing (engine, image, sipp) the way it tells the tests.
+        sys.exit(f"record_traces: cannot record: {missing.msg}")
 
 
 if __name__ == "__main__":
