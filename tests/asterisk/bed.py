@@ -841,3 +841,76 @@ async def caller_in_stasis(asterisk: AsteriskNode, number: str) -> dict[str, Any
 
     found: dict[str, Any] = await eventually(probe, what=f"the call from {number} in Stasis")
     return found
+
+
+# -- the reference lab ----------------------------------------------------------------------
+
+LAB_DIR = Path(__file__).resolve().parent / "lab"
+LAB_USER, LAB_PASSWORD, LAB_APP = "ariuser", "ari-secret", "vcta-test"
+
+
+@dataclass
+class _Created:
+    """A container made with the Docker SDK, shaped like testcontainers' for AsteriskNode."""
+
+    wrapped: Any
+
+    def get_wrapped_container(self) -> Any:
+        return self.wrapped
+
+
+def _lab_etc(carrier_port: int) -> bytes:
+    """The lab configuration (tests/asterisk/lab/asterisk) as a tar for /etc/asterisk.
+
+    The entrypoint writes the free ports into it like into asterisk/etc; what it does not
+    know is filled here: the positions' password (the bed's sipp peers use theirs) and the
+    carrier trunk's contact."""
+    import io  # noqa: PLC0415
+    import tarfile  # noqa: PLC0415
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for path in sorted((LAB_DIR / "asterisk").glob("*.conf")):
+            text = path.read_text()
+            if path.name == "pjsip.conf":
+                text = text.replace("password = op-secret", f"password = {POSITION_PASSWORD}")
+                text = text.replace(
+                    "contact = sip:carrier@127.0.0.1:5070",
+                    f"contact = sip:carrier@127.0.0.1:{carrier_port}",
+                )
+            data = text.encode()
+            info = tarfile.TarInfo(path.name)
+            info.size, info.mode = len(data), 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+@contextlib.contextmanager
+def start_lab_asterisk(tag: str, carriers: int = 4) -> Iterator[AsteriskNode]:
+    """The Asterisk image with the reference lab's configuration instead of asterisk/etc
+    (ARI user ``ariuser``, application ``vcta-test``), on free ports."""
+    http_port = free_port()
+    sip_port, *carrier_ports = free_udp_ports(1 + carriers)
+    rtp_start = free_udp_block(400)
+    env = {
+        # The entrypoint insists on both; the lab's ari.conf has its own password.
+        "ARI_PASSWORD": ARI_PASSWORD,
+        "POSITION_PASSWORD": POSITION_PASSWORD,
+        "HTTP_PORT": str(http_port),
+        "SIP_PORT": str(sip_port),
+        "RTP_START": str(rtp_start),
+        "RTP_END": str(rtp_start + 399),
+        "CARRIER": " ".join(f"127.0.0.1:{port}" for port in carrier_ports),
+    }
+    created = docker_client().containers.create(
+        tag, network_mode="host", environment=env, detach=True
+    )
+    try:
+        created.put_archive("/etc/asterisk", _lab_etc(carrier_ports[0]))
+        created.start()
+        yield AsteriskNode(
+            _Created(created), http_port, sip_port, carrier_ports, rtp_start, rtp_start + 399
+        )
+    finally:
+        with contextlib.suppress(Exception):
+            created.remove(force=True)

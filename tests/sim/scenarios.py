@@ -1,9 +1,9 @@
-"""For each reference trace, what happens on the SIP side and when (before which trace line)."""
+"""For each reference scenario, what happens on the SIP side and when (before which step)."""
 
 from __future__ import annotations
 
 from tests.sim.lab import CALLER_NAME, CALLER_NUMBER
-from tests.sim.replay import Action, Replay, Scenario, TraceMismatch
+from tests.sim.replay import Action, At, Replay, Scenario, TraceMismatch
 
 
 def call(routing_key: str = "18", *, enters: bool = True) -> Action:
@@ -15,20 +15,19 @@ def call(routing_key: str = "18", *, enters: bool = True) -> Action:
             raise TraceMismatch(f"the call entered Stasis: {handle.entered_stasis}")
         if not enters and replay.emu.channels():
             raise TraceMismatch("a call that never reached ARI left a channel behind")
+        replay.callers.append(handle.channel_id)
 
     return act
 
 
-def caller_hangs_up(trace_channel_id: str) -> Action:
+async def caller_hangs_up(replay: Replay) -> None:
+    """The latest caller sends BYE."""
+    await replay.emu.hang_up_caller(replay.callers[-1])
+
+
+def dtmf(digits: str) -> Action:
     async def act(replay: Replay) -> None:
-        await replay.emu.hang_up_caller(replay.ids.substitute(trace_channel_id))
-
-    return act
-
-
-def dtmf(trace_channel_id: str, digits: str) -> Action:
-    async def act(replay: Replay) -> None:
-        await replay.emu.send_dtmf(replay.ids.substitute(trace_channel_id), digits)
+        await replay.emu.send_dtmf(replay.callers[-1], digits)
 
     return act
 
@@ -48,41 +47,57 @@ async def open_ws(replay: Replay) -> None:
     await replay.open_ws()
 
 
+# Keyed on the step labels the recordings share (tests/asterisk/traces.py writes the same
+# ones), so that one table serves every recording.
+CALLS = At("carrier calls 18")
 SCENARIOS: dict[str, Scenario] = {
-    "a": Scenario("a", {1: [call()]}),
-    "b": Scenario("b", {1: [call()]}),
-    "c": Scenario("c", {2: [call()]}),
-    "d": Scenario("d", {1: [call()]}),
-    "e": Scenario("e", {1: [call()], 14: [caller_hangs_up("1795887711.7")]}),
-    "f": Scenario("f", {9: [registers("sdis77-op1", False)], 15: [registers("sdis77-op1", True)]}),
-    "g": Scenario("g", {1: [call()]}),
+    "a": Scenario("a", {CALLS: [call()]}),
+    "b": Scenario("b", {CALLS: [call()]}),
+    "c": Scenario("c", {CALLS: [call()]}),
+    "d": Scenario("d", {CALLS: [call()]}),
+    "e": Scenario("e", {CALLS: [call()], At("caller abandons"): [caller_hangs_up]}),
+    "f": Scenario(
+        "f",
+        {
+            At("sdis77-op1 unregisters"): [registers("sdis77-op1", False)],
+            At("sdis77-op1 registers again"): [registers("sdis77-op1", True)],
+        },
+    ),
+    "g": Scenario("g", {CALLS: [call()]}),
     "h": Scenario(
         "h",
         {
-            1: [call()],
-            9: [close_ws],  # part 1: the client closes its websocket
-            13: [open_ws],
-            31: [call()],
-            37: [close_ws, caller_hangs_up("1795887754.18")],  # part 2
-            40: [open_ws],
-            46: [close_ws],  # part 3: nothing left in Stasis
-            48: [call(enters=False)],
-            49: [open_ws],
+            CALLS: [call()],
+            At("while disconnected"): [close_ws],  # part 1: the client closes its websocket
+            At("websocket reconnected with the same app name"): [open_ws],
+            At("part 2: websocket closed"): [close_ws, caller_hangs_up],
+            At("part 2: websocket reconnected"): [open_ws],
+            At("part 3: websocket closed"): [close_ws],  # nothing left in Stasis
+            At("part 3: a call to 18 arrives"): [call(enters=False)],
+            At("part 3: websocket reconnected"): [open_ws],
         },
     ),
     # Slow clock: the two halves of a Local channel are hung up one after the other
     # within the 50 ms (clock) the second half takes to follow; nothing else waits.
-    "i": Scenario("i", {38: [call()]}, speed=0.1),
+    "i": Scenario("i", {CALLS: [call()]}, speed=0.1),
     "j": Scenario(
         "j",
-        {1: [call()], 4: [dtmf("1795887787.23", "18#")], 12: [caller_hangs_up("1795887787.23")]},
+        {
+            CALLS: [call()],
+            At("answer caller; sipp sends", "ChannelDtmfReceived"): [dtmf("18#")],
+            At("answer caller; sipp sends", "ChannelHangupRequest"): [caller_hangs_up],
+        },
     ),
     "k": Scenario("k"),
-    "l": Scenario("l", {1: [call()]}),
+    "l": Scenario("l", {CALLS: [call()]}),
     "m": Scenario("m"),
     "n": Scenario(
         "n",
-        {1: [registers("sdis83-op2", True)], 2: [call()], 66: [registers("sdis83-op2", False)]},
+        {
+            At("position sdis83-op2 comes online"): [registers("sdis83-op2", True)],
+            CALLS: [call()],
+            At("position sdis83-op2 unregisters again"): [registers("sdis83-op2", False)],
+        },
         # The operator hangs up 4 s after answering: leave the replay time to bridge it.
         speed=4.0,
     ),

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
 from ari_app.sim import Emulator, NoAnswer
-from tests.reference_dir import reference_dir
+from tests.reference_dir import recording_name, reference_dirs
 from tests.sim.lab import lab_emulator
 from tests.sim.reference import TRACE_LETTERS, load_trace
 from tests.sim.replay import Replay, TraceMismatch
@@ -38,15 +39,19 @@ async def replay(
         await emu.stop()
 
 
-def test_every_trace_has_a_scenario() -> None:
-    base = reference_dir()
+RECORDINGS = [pytest.param(base, id=recording_name(base)) for base in reference_dirs()]
+
+
+@pytest.mark.parametrize("base", RECORDINGS)
+def test_every_trace_has_a_scenario(base: Path) -> None:
     letters = sorted(path.name[0] for path in (base / "traces").glob("*.jsonl"))
     assert letters == list(TRACE_LETTERS) == sorted(SCENARIOS)
 
 
 @pytest.mark.parametrize("letter", list(TRACE_LETTERS))
-async def test_emulator_reproduces_trace(letter: str) -> None:
-    await replay(letter)
+@pytest.mark.parametrize("base", RECORDINGS)
+async def test_emulator_reproduces_trace(base: Path, letter: str) -> None:
+    await replay(letter, load_trace(letter, base))
 
 
 async def test_replay_fails_when_a_cause_code_drifts() -> None:
@@ -78,3 +83,12 @@ async def test_replay_fails_when_the_emulator_sends_other_events() -> None:
     # ChannelHangupRequest.
     with pytest.raises(TraceMismatch, match="instead"):
         await replay("b", setup=lambda emu: emu.set_script("sdis77-op2", NoAnswer()))
+
+
+async def test_replay_fails_when_a_device_state_drifts() -> None:
+    # Device states are compared apart from the channel events, but still compared.
+    lines = copy.deepcopy(load_trace("f"))
+    changed = next(line for line in lines if line.get("type") == "DeviceStateChanged")
+    changed["event"]["device_state"]["state"] = "BUSY"
+    with pytest.raises(TraceMismatch, match=r"device_state\.state"):
+        await replay("f", lines)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.reference_dir import reference_dir
+from tests.reference_dir import recording_name, reference_dir, reference_dirs
 
 REFERENCE = reference_dir()
 
@@ -39,9 +39,10 @@ class SwaggerOperation:
 
 
 @cache
-def swagger_resources() -> dict[str, dict[str, Any]]:
-    """Each ``api-docs/<resource>.json`` except resources.json, by resource name."""
-    docs = reference_dir() / "api-docs"
+def swagger_resources(base: Path | None = None) -> dict[str, dict[str, Any]]:
+    """Each ``api-docs/<resource>.json`` except resources.json, by resource name, of the
+    recording in ``base`` (the first one by default)."""
+    docs = (base or reference_dir()) / "api-docs"
     return {
         path.stem: json.loads(path.read_text())
         for path in sorted(docs.glob("*.json"))
@@ -50,9 +51,9 @@ def swagger_resources() -> dict[str, dict[str, Any]]:
 
 
 @cache
-def swagger_operations() -> tuple[SwaggerOperation, ...]:
+def swagger_operations(base: Path | None = None) -> tuple[SwaggerOperation, ...]:
     found = []
-    for resource, doc in swagger_resources().items():
+    for resource, doc in swagger_resources(base).items():
         for api in doc.get("apis", []):
             for op in api["operations"]:
                 found.append(
@@ -68,13 +69,15 @@ def swagger_operations() -> tuple[SwaggerOperation, ...]:
     return tuple(found)
 
 
-def swagger_operation_for(method: str, path: str) -> SwaggerOperation | None:
+def swagger_operation_for(
+    method: str, path: str, base: Path | None = None
+) -> SwaggerOperation | None:
     """The Swagger operation a concrete request (path relative to /ari) falls under.
 
     A literal segment beats a placeholder (``/channels/create`` is not ``/channels/{id}``).
     """
     matches = [
-        op for op in swagger_operations() if op.method == method and op.path_regex.match(path)
+        op for op in swagger_operations(base) if op.method == method and op.path_regex.match(path)
     ]
     if not matches:
         return None
@@ -82,9 +85,9 @@ def swagger_operation_for(method: str, path: str) -> SwaggerOperation | None:
 
 
 @cache
-def swagger_models() -> dict[str, dict[str, Any]]:
+def swagger_models(base: Path | None = None) -> dict[str, dict[str, Any]]:
     models: dict[str, dict[str, Any]] = {}
-    for doc in swagger_resources().values():
+    for doc in swagger_resources(base).values():
         models.update(doc.get("models", {}))
     return models
 
@@ -92,20 +95,42 @@ def swagger_models() -> dict[str, dict[str, Any]]:
 # --- Traces -------------------------------------------------------------------------------
 
 
+def _recordings() -> dict[str, Path]:
+    return {recording_name(base): base for base in reference_dirs()}
+
+
 @cache
 def trace_files() -> tuple[Path, ...]:
-    return tuple(sorted((reference_dir() / "traces").glob("*.jsonl")))
+    return tuple(
+        path for base in reference_dirs() for path in sorted((base / "traces").glob("*.jsonl"))
+    )
+
+
+def recording_of(name: str) -> Path:
+    """The reference directory of a trace named ``<recording>/<file>``."""
+    return _recordings()[name.partition("/")[0]]
 
 
 @cache
 def trace_lines(name: str) -> tuple[dict[str, Any], ...]:
-    path = reference_dir() / "traces" / name
+    """The lines of the trace ``<recording>/<file>`` (e.g. ``asterisk-22/i-errors.jsonl``)."""
+    recording, _, file = name.partition("/")
+    path = _recordings()[recording] / "traces" / file
     return tuple(json.loads(line) for line in path.read_text().splitlines() if line.strip())
 
 
 def trace_names() -> list[str]:
-    """The trace file names."""
-    return [path.name for path in trace_files()]
+    """The traces of every recording, as ``<recording>/<file>``."""
+    return [
+        f"{name}/{path.name}"
+        for name, base in _recordings().items()
+        for path in sorted((base / "traces").glob("*.jsonl"))
+    ]
+
+
+def recording_params() -> list[Any]:
+    """The reference directories as test parameters named after their recording."""
+    return [pytest.param(base, id=name) for name, base in _recordings().items()]
 
 
 def params(values: list[Any], ids: list[str] | None = None) -> list[Any]:

@@ -8,6 +8,7 @@ response class; and the models use exactly Asterisk's field names.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,8 @@ from ari_app.stasis import events, models
 from ari_app.stasis.events import MESSAGE_MODELS, UnknownEvent, parse_event
 from tests.stasis.reference import (
     params,
+    recording_of,
+    recording_params,
     relative_path,
     swagger_models,
     swagger_operation_for,
@@ -71,7 +74,7 @@ def test_every_trace_rest_answer_parses_into_the_model_of_its_operation(trace: s
     for line in trace_lines(trace):
         if line["kind"] != "rest" or line["response"] is None or line["status"] >= 300:
             continue
-        op = swagger_operation_for(line["method"], relative_path(line))
+        op = swagger_operation_for(line["method"], relative_path(line), recording_of(trace))
         assert op is not None, f"seq {line['seq']}: {line['method']} {line['path']} unknown"
         if op.response_class in UNMODELLED_RESPONSES:
             continue
@@ -103,35 +106,38 @@ def _fields(model: type[BaseModel]) -> tuple[set[str], set[str]]:
     return names, required
 
 
-def _swagger_fields(name: str) -> tuple[set[str], set[str]]:
-    spec = swagger_models()[name]["properties"]
+def _swagger_fields(name: str, base: Path) -> tuple[set[str], set[str]]:
+    spec = swagger_models(base)[name]["properties"]
     names = set(spec)
     required = {key for key, value in spec.items() if value.get("required")}
     return names, required
 
 
 @pytest.mark.parametrize("model", params(RESOURCE_MODELS, [m.__name__ for m in RESOURCE_MODELS]))
-def test_resource_model_has_asterisks_field_names(model: type[BaseModel]) -> None:
+@pytest.mark.parametrize("base", recording_params())
+def test_resource_model_has_asterisks_field_names(model: type[BaseModel], base: Path) -> None:
     names, required = _fields(model)
-    swagger_names, swagger_required = _swagger_fields(model.__name__)
+    swagger_names, swagger_required = _swagger_fields(model.__name__, base)
     assert names == swagger_names
     assert required <= swagger_required, "a field Asterisk may leave out is required"
 
 
 @pytest.mark.parametrize("model", params(EVENT_MODELS, [m.__name__ for m in EVENT_MODELS]))
-def test_event_model_has_asterisks_field_names(model: type[BaseModel]) -> None:
+@pytest.mark.parametrize("base", recording_params())
+def test_event_model_has_asterisks_field_names(model: type[BaseModel], base: Path) -> None:
     names, required = _fields(model)
-    own, own_required = _swagger_fields(model.__name__)
-    message, message_required = _swagger_fields("Message")
-    base: set[str] = set()
+    own, own_required = _swagger_fields(model.__name__, base)
+    message, message_required = _swagger_fields("Message", base)
+    inherited: set[str] = set()
     base_required: set[str] = set()
     if issubclass(model, events.Event):
-        base, base_required = _swagger_fields("Event")
-    assert names == own | message | base
+        inherited, base_required = _swagger_fields("Event", base)
+    assert names == own | message | inherited
     assert required <= own_required | message_required | base_required
 
 
-def test_every_asterisk_message_type_has_a_model() -> None:
-    spec = swagger_models()
+@pytest.mark.parametrize("base", recording_params())
+def test_every_asterisk_message_type_has_a_model(base: Path) -> None:
+    spec = swagger_models(base)
     expected = set(spec["Event"]["subTypes"]) | (set(spec["Message"]["subTypes"]) - {"Event"})
     assert set(MESSAGE_MODELS) == expected

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,8 @@ from ari_app.stasis.operations import OPERATIONS, Operation
 from tests.stasis.conftest import RecordedRequest, StubAri
 from tests.stasis.reference import (
     params,
+    recording_of,
+    recording_params,
     swagger_operation_for,
     swagger_operations,
     trace_lines,
@@ -27,8 +30,9 @@ from tests.stasis.reference import (
 
 
 @pytest.mark.parametrize("operation", params(list(OPERATIONS), [op.name for op in OPERATIONS]))
-def test_operation_is_defined_by_asterisk_swagger(operation: Operation) -> None:
-    by_name = {(op.resource, op.nickname): op for op in swagger_operations()}
+@pytest.mark.parametrize("base", recording_params())
+def test_operation_is_defined_by_asterisk_swagger(operation: Operation, base: Path) -> None:
+    by_name = {(op.resource, op.nickname): op for op in swagger_operations(base)}
     swagger = by_name.get((operation.resource, operation.nickname))
     assert swagger is not None, f"api-docs/{operation.resource}.json has no {operation.nickname}"
     assert operation.method == swagger.method
@@ -233,7 +237,9 @@ def _sample_bodies() -> dict[str, Any]:
                 continue
             if line["response"] is None:
                 continue
-            op = swagger_operation_for(line["method"], line["path"][len("/ari") :])
+            op = swagger_operation_for(
+                line["method"], line["path"][len("/ari") :], recording_of(name)
+            )
             if op is not None:
                 bodies.setdefault(op.response_class, line["response"])
     return bodies
