@@ -684,3 +684,197 @@ async def running(app: Application) -> AsyncIterator[Application]:
         yield app
     finally:
         app.stop()
+
+
+# -- what Asterisk reports ----------------------------------------------------------------
+
+
+async def caller_channel(asterisk: AsteriskNode, number: str) -> dict[str, Any]:
+    """The channel of the caller ``number`` once it is in Stasis (its id is the call id).
+
+    Only the carrier's channel counts: a position's leg shows the caller's number too."""
+
+    async def probe() -> dict[str, Any] | None:
+        for channel in await asterisk.channels():
+            if (
+                channel["caller"]["number"] == number
+                and str(channel["name"]).startswith("PJSIP/carrier-")
+                and channel["dialplan"]["app_name"] == "Stasis"
+            ):
+                return channel
+        return None
+
+    found: dict[str, Any] = await eventually(
+        probe, within=10, what=f"the call from {number} in Stasis"
+    )
+    return found
+
+
+async def nothing_left(asterisk: AsteriskNode) -> bool:
+    """No channel and no bridge at all in Asterisk."""
+    return not await asterisk.channels() and not await asterisk.bridges()
+
+
+async def talk_partner(asterisk: AsteriskNode, call_id: str) -> str | None:
+    """The endpoint (``PJSIP/sdis77-op1``) in the call's talk bridge with the caller, as
+    Asterisk reports it; None unless exactly those two channels are in it (ARI does not
+    list the bridge's recorder)."""
+    bridge = next(
+        (b for b in await asterisk.bridges() if b["id"] == f"{APP_NAME}-talk-{call_id}"), None
+    )
+    if bridge is None or len(bridge["channels"]) != 2 or call_id not in bridge["channels"]:
+        return None
+    other = next(c for c in bridge["channels"] if c != call_id)
+    names = {c["id"]: str(c["name"]) for c in await asterisk.channels()}
+    return names[other].rsplit("-", 1)[0] if other in names else None
+
+
+async def in_holding_bridge(asterisk: AsteriskNode, call_id: str) -> bool:
+    """The caller is in the call's holding bridge (waiting), as Asterisk reports it."""
+    return any(
+        b["id"] == f"{APP_NAME}-wait-{call_id}" and call_id in b["channels"]
+        for b in await asterisk.bridges()
+    )
+
+
+class AriObserver:
+    """Every event Asterisk reports (channels, bridges, endpoints, playbacks), as seen by an
+    ARI application of its own subscribed to everything: what Asterisk did, in its order,
+    whatever the application under test believes."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.events: list[dict[str, Any]] = []
+        self._arrived = asyncio.Event()
+
+    def seen(self, predicate: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+        return [event for event in self.events if predicate(event)]
+
+    def of_type(self, *types: str) -> list[dict[str, Any]]:
+        return self.seen(lambda event: event.get("type") in types)
+
+    def channel_names(self, prefix: str = "") -> list[str]:
+        """Names of the channels Asterisk created, in order (``PJSIP/sdis77-op1-00000002``)."""
+        return [
+            str(event["channel"]["name"])
+            for event in self.of_type("ChannelCreated")
+            if str(event["channel"]["name"]).startswith(prefix)
+        ]
+
+    async def wait_for(
+        self,
+        predicate: Callable[[dict[str, Any]], bool],
+        *,
+        within: float = 10.0,
+        what: str = "the event",
+    ) -> dict[str, Any]:
+        """The first event, already seen or still to come, that matches ``predicate``."""
+        deadline = time.monotonic() + within
+        checked = 0
+        while True:
+            for event in self.events[checked:]:
+                if predicate(event):
+                    return event
+            checked = len(self.events)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no event after {within:g} s: {what}")
+            self._arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), left)
+
+    async def _read(self, socket: aiohttp.ClientWebSocketResponse) -> None:
+        async for message in socket:
+            if message.type is aiohttp.WSMsgType.TEXT:
+                self.events.append(json.loads(message.data))
+                self._arrived.set()
+
+
+@contextlib.asynccontextmanager
+async def observe(asterisk: AsteriskNode, name: str = "observer") -> AsyncIterator[AriObserver]:
+    """An ``AriObserver`` connected to ``asterisk`` for the time of the block."""
+    observer = AriObserver(name)
+    params = {"app": name, "subscribeAll": "true", "api_key": f"{ARI_USER}:{ARI_PASSWORD}"}
+    url = f"ws://127.0.0.1:{asterisk.http_port}/ari/events"
+    async with aiohttp.ClientSession() as session, session.ws_connect(url, params=params) as ws:
+        reader = asyncio.get_running_loop().create_task(observer._read(ws), name=f"ari:{name}")
+        try:
+            # Events are delivered once Asterisk lists the application.
+            await eventually(
+                lambda: _application_listed(asterisk, name), what=f"ARI application {name}"
+            )
+            yield observer
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+
+
+async def _application_listed(asterisk: AsteriskNode, name: str) -> bool:
+    return any(app["name"] == name for app in await asterisk.ari("GET", "/applications"))
+
+
+# -- more of the peers --------------------------------------------------------------------
+
+
+def trace_sip(peers: SipPeers, position: Position) -> Path:
+    """Run ``position``'s sipp again, on the same port, writing every SIP message it sends
+    and receives to the file returned (what the phone itself saw: a CANCEL, a BYE)."""
+    assert position.uas is not None, f"{position.name} runs no sipp"
+    argv = position.uas.argv
+    position.uas.stop()
+    messages = peers.workdir / f"{position.name}-messages.log"
+    log = peers.workdir / f"{position.name}-traced-sipp.log"
+    full = [*argv[: argv.index("-error_file")], "-error_file", str(log)]
+    full += ["-trace_msg", "-message_file", str(messages)]
+    process = subprocess.Popen(
+        full, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=peers.workdir
+    )
+    position.uas = SippProcess(full, process, log)
+    peers.processes.append(position.uas)
+    return messages
+
+
+def sip_requests(messages: Path, method: str) -> int:
+    """How many ``method`` requests a traced sipp received (see ``trace_sip``)."""
+    if not messages.exists():
+        return 0
+    text = messages.read_text(errors="replace")
+    count = 0
+    for block in text.split("message received")[1:]:
+        # The block starts with the size line, then a blank line, then the request line.
+        lines = [line for line in block.splitlines()[1:] if line.strip()]
+        if lines and lines[0].startswith(f"{method} "):
+            count += 1
+    return count
+
+
+async def unregister_all(peers: SipPeers) -> None:
+    """Unregister every position these peers registered: the next test on the same Asterisk
+    starts with every position offline."""
+    for name, position in list(peers.positions.items()):
+        if position.behaviour != "unregistered":
+            with contextlib.suppress(AssertionError, TimeoutError):
+                await peers.unregister(name)
+
+
+# -- more of the journal ------------------------------------------------------------------
+
+
+async def ended_journal(dsn: str, call_id: str, within: float = 10.0) -> list[dict[str, Any]]:
+    """The call's journal rows once its end is written."""
+
+    def probe() -> list[dict[str, Any]] | None:
+        rows = journal(dsn, call_id)
+        return rows if rows and rows[-1]["kind"] == "ended" else None
+
+    found: list[dict[str, Any]] = await eventually(
+        lambda: asyncio.to_thread(probe), within=within, what=f"the end of {call_id} journaled"
+    )
+    return found
+
+
+def callbacks(dsn: str) -> list[dict[str, Any]]:
+    """The callback list (abandoned calls), oldest hang-up first."""
+    with psycopg.connect(dsn, row_factory=psycopg.rows.dict_row) as conn:
+        return list(conn.execute("SELECT * FROM callbacks ORDER BY hung_up_at"))
