@@ -184,7 +184,19 @@ async def test_caller_who_hangs_up_while_a_position_rings_cancels_the_ringing(
             lambda: sip_requests(messages, "CANCEL") == 1, what="sdis77-op1 got a CANCEL"
         )
         await eventually(lambda: nothing_left(ready_asterisk), what="nothing left in Asterisk")
-    assert sip_requests(messages, "INVITE") == 1
+        # The position is free again at once: the next caller rings it.
+        assert sip_requests(messages, "INVITE") == 1
+        next_call = await peers.call("77288", caller="0611000013", hold_s=3)
+        await eventually(
+            lambda: sip_requests(messages, "INVITE") == 2,
+            within=5,
+            what="sdis77-op1 rung for the next caller",
+        )
+        assert await next_call.wait(20) == 0, next_call.output()
+        await eventually(
+            lambda: sip_requests(messages, "CANCEL") == 2, what="sdis77-op1 got a second CANCEL"
+        )
+        await eventually(lambda: nothing_left(ready_asterisk), what="nothing left in Asterisk")
 
     dsn = app.env["ARI_APP_DATABASE_DSN"]
     rows = await ended_journal(dsn, call_id)
