@@ -733,76 +733,107 @@ def deployed_asterisk() -> AsteriskNode | None:
     )
 
 
-# -- what Asterisk reports, as events -----------------------------------------------------
+# -- what Asterisk reports ----------------------------------------------------------------
 
 
-@dataclass
+async def nothing_left(asterisk: AsteriskNode) -> bool:
+    """No channel and no bridge at all in Asterisk."""
+    return not await asterisk.channels() and not await asterisk.bridges()
+
+
+async def talk_partner(asterisk: AsteriskNode, call_id: str) -> str | None:
+    """The endpoint (``PJSIP/sdis77-op1``) in the call's talk bridge with the caller, as
+    Asterisk reports it; None unless exactly those two channels are in it (ARI does not
+    list the bridge's recorder)."""
+    bridge = next(
+        (b for b in await asterisk.bridges() if b["id"] == f"{APP_NAME}-talk-{call_id}"), None
+    )
+    if bridge is None or len(bridge["channels"]) != 2 or call_id not in bridge["channels"]:
+        return None
+    other = next(c for c in bridge["channels"] if c != call_id)
+    names = {c["id"]: str(c["name"]) for c in await asterisk.channels()}
+    return names[other].rsplit("-", 1)[0] if other in names else None
+
+
+async def in_holding_bridge(asterisk: AsteriskNode, call_id: str) -> bool:
+    """The caller is in the call's holding bridge (waiting), as Asterisk reports it."""
+    return any(
+        b["id"] == f"{APP_NAME}-wait-{call_id}" and call_id in b["channels"]
+        for b in await asterisk.bridges()
+    )
+
+
 class AriObserver:
-    """Every event Asterisk sends a Stasis application of the test's own that subscribed to
-    everything: what Asterisk did to channels and bridges, whoever asked it."""
+    """Every event Asterisk reports (channels, bridges, endpoints, playbacks), as seen by an
+    ARI application of its own subscribed to everything: what Asterisk did, in its order,
+    whatever the application under test believes."""
 
-    app: str
-    events: list[dict[str, Any]] = field(default_factory=list)
-    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.events: list[dict[str, Any]] = []
+        self._arrived = asyncio.Event()
 
-    def received(self, event: dict[str, Any]) -> None:
-        self.events.append(event)
-        self._arrived.set()
+    def seen(self, predicate: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+        return [event for event in self.events if predicate(event)]
 
     def of_type(self, *types: str) -> list[dict[str, Any]]:
-        return [event for event in self.events if event.get("type") in types]
+        return self.seen(lambda event: event.get("type") in types)
+
+    def channel_names(self, prefix: str = "") -> list[str]:
+        """Names of the channels Asterisk created, in order (``PJSIP/sdis77-op1-00000002``)."""
+        return [
+            str(event["channel"]["name"])
+            for event in self.of_type("ChannelCreated")
+            if str(event["channel"]["name"]).startswith(prefix)
+        ]
 
     async def wait_for(
         self,
-        match: Callable[[dict[str, Any]], bool],
+        predicate: Callable[[dict[str, Any]], bool],
         *,
         within: float = 10.0,
         what: str = "the event",
     ) -> dict[str, Any]:
-        """The first event (already received or to come) for which ``match`` is true."""
+        """The first event, already seen or still to come, that matches ``predicate``."""
         deadline = time.monotonic() + within
-        seen = 0
+        checked = 0
         while True:
-            for event in self.events[seen:]:
-                if match(event):
+            for event in self.events[checked:]:
+                if predicate(event):
                     return event
-            seen = len(self.events)
-            self._arrived.clear()
+            checked = len(self.events)
             left = deadline - time.monotonic()
             if left <= 0:
-                raise AssertionError(f"no {what} within {within:g} s")
+                raise AssertionError(f"no event after {within:g} s: {what}")
+            self._arrived.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._arrived.wait(), left)
+
+    async def _read(self, socket: aiohttp.ClientWebSocketResponse) -> None:
+        async for message in socket:
+            if message.type is aiohttp.WSMsgType.TEXT:
+                self.events.append(json.loads(message.data))
+                self._arrived.set()
 
 
 @contextlib.asynccontextmanager
 async def observe(asterisk: AsteriskNode) -> AsyncIterator[AriObserver]:
-    """An ``AriObserver`` on ``asterisk``, subscribed before this returns."""
-    observer = AriObserver(f"observer-{os.getpid()}-{random.randrange(1 << 32):08x}")
+    """An ``AriObserver`` connected to ``asterisk`` for the time of the block; its name is
+    unique, so that several tests (or beds) may observe one Asterisk."""
+    name = f"observer-{os.getpid()}-{random.randrange(1 << 32):08x}"
+    observer = AriObserver(name)
     params = {
-        "app": observer.app,
+        "app": name,
         "subscribeAll": "true",
         "api_key": f"{ARI_USER}:{asterisk.ari_password}",
     }
-    async with (
-        aiohttp.ClientSession() as session,
-        session.ws_connect(
-            f"ws://{asterisk.host}:{asterisk.http_port}/ari/events", params=params
-        ) as ws,
-    ):
-
-        async def read() -> None:
-            async for message in ws:
-                if message.type is aiohttp.WSMsgType.TEXT:
-                    observer.received(json.loads(message.data))
-
-        reader = asyncio.get_running_loop().create_task(read(), name=f"{observer.app}:events")
+    url = f"ws://{asterisk.host}:{asterisk.http_port}/ari/events"
+    async with aiohttp.ClientSession() as session, session.ws_connect(url, params=params) as ws:
+        reader = asyncio.get_running_loop().create_task(observer._read(ws), name=f"ari:{name}")
         try:
-            # The application exists in Asterisk once the websocket is accepted; events
-            # flow to it from then on.
+            # Events are delivered once Asterisk lists the application.
             await eventually(
-                lambda: asterisk.ari("GET", f"/applications/{observer.app}"),
-                what=f"the application {observer.app} in Asterisk",
+                lambda: _application_listed(asterisk, name), what=f"ARI application {name}"
             )
             yield observer
         finally:
@@ -811,12 +842,74 @@ async def observe(asterisk: AsteriskNode) -> AsyncIterator[AriObserver]:
                 await reader
 
 
+async def _application_listed(asterisk: AsteriskNode, name: str) -> bool:
+    return any(app["name"] == name for app in await asterisk.ari("GET", "/applications"))
+
+
+# -- more of the peers --------------------------------------------------------------------
+
+
+def trace_sip(peers: SipPeers, position: Position) -> Path:
+    """Run ``position``'s sipp again, on the same port, writing every SIP message it sends
+    and receives to the file returned (what the phone itself saw: a CANCEL, a BYE)."""
+    assert position.uas is not None, f"{position.name} runs no sipp"
+    argv = position.uas.argv
+    position.uas.stop()
+    messages = peers.workdir / f"{position.name}-messages.log"
+    log = peers.workdir / f"{position.name}-traced-sipp.log"
+    full = [*argv[: argv.index("-error_file")], "-error_file", str(log)]
+    full += ["-trace_msg", "-message_file", str(messages)]
+    process = subprocess.Popen(
+        full, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=peers.workdir
+    )
+    position.uas = SippProcess(full, process, log)
+    peers.processes.append(position.uas)
+    return messages
+
+
+def sip_requests(messages: Path, method: str) -> int:
+    """How many ``method`` requests a traced sipp received (see ``trace_sip``)."""
+    if not messages.exists():
+        return 0
+    text = messages.read_text(errors="replace")
+    count = 0
+    for block in text.split("message received")[1:]:
+        # The block starts with the size line, then a blank line, then the request line.
+        lines = [line for line in block.splitlines()[1:] if line.strip()]
+        if lines and lines[0].startswith(f"{method} "):
+            count += 1
+    return count
+
+
 async def unregister_all(peers: SipPeers) -> None:
-    """Unregister every position ``peers`` registered: a later test on the same Asterisk must
-    not find a phone online whose sipp is gone (Asterisk only notices at the next qualify)."""
-    for name, position in peers.positions.items():
+    """Unregister every position these peers registered: the next test on the same Asterisk
+    starts with every position offline."""
+    for name, position in list(peers.positions.items()):
         if position.behaviour != "unregistered":
-            await peers.unregister(name)
+            with contextlib.suppress(AssertionError, TimeoutError):
+                await peers.unregister(name)
+
+
+# -- more of the journal ------------------------------------------------------------------
+
+
+async def ended_journal(dsn: str, call_id: str, within: float = 10.0) -> list[dict[str, Any]]:
+    """The call's journal rows once its end is written."""
+
+    def probe() -> list[dict[str, Any]] | None:
+        rows = journal(dsn, call_id)
+        return rows if rows and rows[-1]["kind"] == "ended" else None
+
+    found: list[dict[str, Any]] = await eventually(
+        lambda: asyncio.to_thread(probe), within=within, what=f"the end of {call_id} journaled"
+    )
+    return found
+
+
+def callbacks(dsn: str) -> list[dict[str, Any]]:
+    """The callback list (abandoned calls), oldest hang-up first."""
+    with psycopg.connect(dsn, row_factory=psycopg.rows.dict_row) as conn:
+        return list(conn.execute("SELECT * FROM callbacks ORDER BY hung_up_at"))
 
 
 def mode_changes(dsn: str) -> list[dict[str, Any]]:

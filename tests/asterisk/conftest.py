@@ -31,6 +31,7 @@ from tests.asterisk.bed import (
     sipp_binary,
     start_asterisk,
     start_postgres,
+    unregister_all,
 )
 
 _DATABASES = itertools.count(1)
@@ -99,6 +100,9 @@ async def _peers(node: AsteriskNode, tmp_path: Path) -> AsyncIterator[SipPeers]:
     try:
         yield peers
     finally:
+        # The module's Asterisk is shared: a later test must not find a phone registered
+        # whose sipp is gone (Asterisk would notice only at the next qualify).
+        await unregister_all(peers)
         peers.stop()
 
 

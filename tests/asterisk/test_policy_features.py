@@ -10,12 +10,10 @@ seconds, so a centre saturates at once; its endpoints are those of asterisk/etc/
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 
 from ari_app.store import SingleConnection, TokenStore, connect
 from tests.asterisk.bed import (
@@ -29,7 +27,6 @@ from tests.asterisk.bed import (
     mode_changes,
     observe,
     running,
-    unregister_all,
 )
 from tests.asterisk.conftest import make_app
 
@@ -107,14 +104,6 @@ def write_topology(tmp_path: Path, *, sdis77_max_wait: int) -> Path:
     path = tmp_path / "topology.toml"
     path.write_text(TOPOLOGY.format(welcome=WELCOME, sdis77_max_wait=sdis77_max_wait))
     return path
-
-
-@pytest.fixture
-async def sip(peers: SipPeers) -> AsyncIterator[SipPeers]:
-    """The peers, with every position unregistered at the end: the next test of the module
-    shares this Asterisk and must not find a registered phone that no longer answers."""
-    yield peers
-    await unregister_all(peers)
 
 
 async def officer_app(
@@ -211,16 +200,16 @@ def audited(app: Application, unit_id: str) -> list[dict[str, Any]]:
 
 
 async def test_saturated_centre_call_is_answered_by_the_neighbour(
-    ready_asterisk: AsteriskNode, sip: SipPeers, database: str, tmp_path: Path
+    ready_asterisk: AsteriskNode, peers: SipPeers, database: str, tmp_path: Path
 ) -> None:
     app = await officer_app(ready_asterisk, database, tmp_path, sdis77_max_wait=2)
-    await sip.position("sdis77-op1", "busy")
-    await sip.position("sdis77-op2", "unregistered")
-    await sip.position("sdis91-op1", "answer", ring_ms=300)
+    await peers.position("sdis77-op1", "busy")
+    await peers.position("sdis77-op2", "unregistered")
+    await peers.position("sdis91-op1", "answer", ring_ms=300)
     await offline(ready_asterisk, "sdis77-op2")
     await online(ready_asterisk, "sdis77-op1", "sdis91-op1")
     async with observe(ready_asterisk) as observer, running(app):
-        await sip.call("77288", caller="0611000001", hold_s=30)
+        await peers.call("77288", caller="0611000001", hold_s=30)
         call_id = (await caller_in_stasis(ready_asterisk, "0611000001"))["id"]
 
         operator = await bridged_with(ready_asterisk, call_id)
@@ -242,19 +231,19 @@ async def test_saturated_centre_call_is_answered_by_the_neighbour(
 
 
 async def test_outgoing_mutual_aid_off_keeps_the_caller_waiting_on_music(
-    ready_asterisk: AsteriskNode, sip: SipPeers, database: str, tmp_path: Path
+    ready_asterisk: AsteriskNode, peers: SipPeers, database: str, tmp_path: Path
 ) -> None:
     app = await officer_app(ready_asterisk, database, tmp_path, sdis77_max_wait=2)
-    await sip.position("sdis77-op1", "unregistered")
-    await sip.position("sdis77-op2", "unregistered")
-    await sip.position("sdis91-op1", "answer", ring_ms=300)
+    await peers.position("sdis77-op1", "unregistered")
+    await peers.position("sdis77-op2", "unregistered")
+    await peers.position("sdis91-op1", "answer", ring_ms=300)
     await offline(ready_asterisk, "sdis77-op1", "sdis77-op2")
     await online(ready_asterisk, "sdis91-op1")
     async with observe(ready_asterisk) as observer, running(app):
         await officer(
             app, "mutual-aid", "sdis77", "--out", "off", "--reason", "renfort local suffisant"
         )
-        await sip.call("77288", caller="0611000002", hold_s=40)
+        await peers.call("77288", caller="0611000002", hold_s=40)
         call_id = (await caller_in_stasis(ready_asterisk, "0611000002"))["id"]
         holding = f"vcta-wait-{call_id}"
         await observer.wait_for(
@@ -297,19 +286,19 @@ async def test_outgoing_mutual_aid_off_keeps_the_caller_waiting_on_music(
 
 
 async def test_diverted_centre_waiting_and_new_calls_are_answered_by_the_target(
-    ready_asterisk: AsteriskNode, sip: SipPeers, database: str, tmp_path: Path
+    ready_asterisk: AsteriskNode, peers: SipPeers, database: str, tmp_path: Path
 ) -> None:
     app = await officer_app(ready_asterisk, database, tmp_path)
     # No sdis77 operator and 60 s before sdis77 saturates: only the diversion can send its
     # calls to sdis91 within these seconds.
-    await sip.position("sdis77-op1", "unregistered")
-    await sip.position("sdis77-op2", "unregistered")
-    await sip.position("sdis91-op1", "answer", ring_ms=300)
-    await sip.position("sdis91-op2", "answer", ring_ms=300)
+    await peers.position("sdis77-op1", "unregistered")
+    await peers.position("sdis77-op2", "unregistered")
+    await peers.position("sdis91-op1", "answer", ring_ms=300)
+    await peers.position("sdis91-op2", "answer", ring_ms=300)
     await offline(ready_asterisk, "sdis77-op1", "sdis77-op2")
     await online(ready_asterisk, "sdis91-op1", "sdis91-op2")
     async with running(app):
-        await sip.call("77288", caller="0611000031", hold_s=30)
+        await peers.call("77288", caller="0611000031", hold_s=30)
         waiting_id = (await caller_in_stasis(ready_asterisk, "0611000031"))["id"]
         await eventually(
             lambda: waiting_calls(app, "sdis77"), what="the first call waiting at sdis77"
@@ -318,7 +307,7 @@ async def test_diverted_centre_waiting_and_new_calls_are_answered_by_the_target(
         await officer(app, "divert", "sdis77", "--to", "sdis91", "--reason", "évacuation du CTA")
         # The call already waiting is moved with the centre's new calls (docs/policy.md).
         first = await bridged_with(ready_asterisk, waiting_id)
-        await sip.call("77288", caller="0611000032", hold_s=30)
+        await peers.call("77288", caller="0611000032", hold_s=30)
         new_id = (await caller_in_stasis(ready_asterisk, "0611000032"))["id"]
         second = await bridged_with(ready_asterisk, new_id)
         assert {first.rsplit("-", 1)[0], second.rsplit("-", 1)[0]} == {
@@ -342,17 +331,17 @@ async def test_diverted_centre_waiting_and_new_calls_are_answered_by_the_target(
 
 
 async def test_virtual_cta_activated_its_calls_for_89_are_answered_in_10(
-    ready_asterisk: AsteriskNode, sip: SipPeers, database: str, tmp_path: Path
+    ready_asterisk: AsteriskNode, peers: SipPeers, database: str, tmp_path: Path
 ) -> None:
     app = await officer_app(ready_asterisk, database, tmp_path)
     # Yonne has no operator online and no neighbour: only the pooling brings Aube's.
-    await sip.position("sdis89-op1", "unregistered")
-    await sip.position("sdis10-op1", "answer", ring_ms=300)
-    await sip.position("sdis10-op2", "answer", ring_ms=300)
+    await peers.position("sdis89-op1", "unregistered")
+    await peers.position("sdis10-op1", "answer", ring_ms=300)
+    await peers.position("sdis10-op2", "answer", ring_ms=300)
     await offline(ready_asterisk, "sdis89-op1")
     await online(ready_asterisk, "sdis10-op1", "sdis10-op2")
     async with running(app):
-        await sip.call("89024", caller="0611000041", hold_s=30)
+        await peers.call("89024", caller="0611000041", hold_s=30)
         waiting_id = (await caller_in_stasis(ready_asterisk, "0611000041"))["id"]
         await eventually(
             lambda: waiting_calls(app, "sdis89"), what="the first call waiting at sdis89"
@@ -360,7 +349,7 @@ async def test_virtual_cta_activated_its_calls_for_89_are_answered_in_10(
 
         await officer(app, "virtual-cta", "vcta-89-10", "on", "--reason", "régime de nuit")
         first = await bridged_with(ready_asterisk, waiting_id)
-        await sip.call("89024", caller="0611000042", hold_s=30)
+        await peers.call("89024", caller="0611000042", hold_s=30)
         new_id = (await caller_in_stasis(ready_asterisk, "0611000042"))["id"]
         second = await bridged_with(ready_asterisk, new_id)
         assert {first.rsplit("-", 1)[0], second.rsplit("-", 1)[0]} == {
@@ -384,18 +373,18 @@ async def test_virtual_cta_activated_its_calls_for_89_are_answered_in_10(
 
 
 async def test_operator_picks_a_waiting_call_and_talks_to_the_caller(
-    ready_asterisk: AsteriskNode, sip: SipPeers, database: str, tmp_path: Path
+    ready_asterisk: AsteriskNode, peers: SipPeers, database: str, tmp_path: Path
 ) -> None:
     app = await officer_app(ready_asterisk, database, tmp_path)
-    await sip.position("sdis77-op1", "answer", ring_ms=300)
-    await sip.position("sdis77-op2", "answer", ring_ms=300)
+    await peers.position("sdis77-op1", "answer", ring_ms=300)
+    await peers.position("sdis77-op2", "answer", ring_ms=300)
     await online(ready_asterisk, "sdis77-op1", "sdis77-op2")
     async with observe(ready_asterisk) as observer, running(app):
         # Both operators paused: nobody is offered the call, it waits to be picked.
         await asyncio.gather(
             officer(app, "pause", "sdis77-op1"), officer(app, "pause", "sdis77-op2")
         )
-        await sip.call("77288", caller="0611000005", hold_s=30)
+        await peers.call("77288", caller="0611000005", hold_s=30)
         call_id = (await caller_in_stasis(ready_asterisk, "0611000005"))["id"]
         waiting = await eventually(
             lambda: waiting_calls(app, "sdis77"), what="the call in sdis77's waiting list"
@@ -415,14 +404,14 @@ async def test_operator_picks_a_waiting_call_and_talks_to_the_caller(
 
 
 async def test_crisis_message_plays_to_a_new_caller_before_the_welcome(
-    ready_asterisk: AsteriskNode, sip: SipPeers, database: str, tmp_path: Path
+    ready_asterisk: AsteriskNode, peers: SipPeers, database: str, tmp_path: Path
 ) -> None:
     app = await officer_app(ready_asterisk, database, tmp_path)
     async with observe(ready_asterisk) as observer, running(app):
         await officer(
             app, "crisis", "sdis77", "--message", "sound:tt-weasels", "--reason", "inondations"
         )
-        await sip.call("77288", caller="0611000006", hold_s=30)
+        await peers.call("77288", caller="0611000006", hold_s=30)
         call_id = (await caller_in_stasis(ready_asterisk, "0611000006"))["id"]
         target = f"bridge:vcta-wait-{call_id}"
 
