@@ -106,12 +106,19 @@ async def _clean(node: AsteriskNode) -> None:
             await node.ari("DELETE", f"/bridges/{bridge['id']}")
 
 
-def make_app(node: AsteriskNode, dsn: str, tmp_path: Path, **settings: str) -> Application:
+def make_app(
+    node: AsteriskNode,
+    dsn: str,
+    tmp_path: Path,
+    topology: Path = EXAMPLE,
+    **settings: str,
+) -> Application:
     api_port = free_port()
     env = application_env(node, dsn, tmp_path, api_port, **settings)
+    env["ARI_APP_TOPOLOGY_PATH"] = str(topology)
     app = Application(env, api_port, tmp_path / f"ari-app-{api_port}.log")
     app.cli("db", "upgrade")
-    app.cli("topology", "import", str(EXAMPLE))
+    app.cli("topology", "import", str(topology))
     return app
 
 
