@@ -298,7 +298,13 @@ class CallSession:
         """Put the caller in their own holding bridge and start the announcements."""
         host = self.host
         bridge_id = host.names.holding_bridge(self.call_id)
-        await self._create_bridge(bridge_id, "holding")
+        # A mixing bridge, not a "holding" one: Asterisk plays music on hold and each
+        # announcement through announcer channels of their own, and a holding bridge admits
+        # one announcer at a time. The previous one leaves a moment after its music is stopped
+        # or its PlaybackFinished is sent; the next one, joining meanwhile, was refused ("Bridge
+        # already has one") although the request was answered 204, leaving the caller in
+        # silence. A mixing bridge admits both for that moment.
+        await self._create_bridge(bridge_id, "mixing")
         self.hold_bridge = bridge_id
         if not await self._try(
             lambda: host.ari.bridges.add_channel(bridge_id, self.call_id, role="participant")
