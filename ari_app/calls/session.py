@@ -338,12 +338,36 @@ class CallSession:
     async def _on_resume_waiting(self, item: object) -> None:
         """Rebuilt (or stream back) while waiting: music again, reminders again."""
         self._journal(JournalKind.RECOVERED, reason="waiting; rebuilt from Asterisk")
-        if self.playback_id is not None:
-            self.host.forget(self.playback_id)
-            self.playback_id = None
-        self.moh_playing = False
-        await self._play_next()
+        await self._resume_media()
         self.host.policy_changed()
+
+    async def _on_resume_offered(self, item: object) -> None:
+        """Stream back while a position rings: the ringing goes on, the media may not have."""
+        await self._resume_media()
+
+    async def _resume_media(self) -> None:
+        """Events were lost: the announcement may have ended unseen. Asterisk says whether it
+        still plays; if not, the next announcement or the music starts now rather than at the
+        playback guard, tens of seconds of silence later."""
+        playback_id = self.playback_id
+        if playback_id is not None:
+            try:
+                await self._steady(lambda: self.host.ari.playbacks.get(playback_id))
+            except NotFound:
+                self.host.forget(playback_id)
+                self.playback_id = None
+                self._disarm(TimerKind.PLAYBACK_GUARD)
+            except AriError as error:
+                # Unknown: the playback guard still ends the wait for it.
+                log.warning(
+                    "could not check an announcement after a reconnect",
+                    extra={"call_id": self.call_id, "error": str(error)},
+                )
+                return
+            else:
+                return  # still playing: its PlaybackFinished comes on the new stream
+        self.moh_playing = False  # ask again: Asterisk may have lost it (a restart)
+        await self._play_next()
 
     async def _on_resume_connected(self, item: object) -> None:
         self._journal(JournalKind.RECOVERED, reason="talking; rebuilt from Asterisk")
@@ -825,6 +849,7 @@ _TRANSITIONS: dict[tuple[SessionState, str], Handler] = {
     (S.ARRIVED, "Begin"): CallSession._on_begin,
     (S.ARRIVED, "Resume"): CallSession._on_resume_arrived,
     (S.WAITING, "Resume"): CallSession._on_resume_waiting,
+    (S.OFFERED, "Resume"): CallSession._on_resume_offered,
     (S.CONNECTED, "Resume"): CallSession._on_resume_connected,
     (S.WAITING, "OfferCall"): CallSession._on_offer,
     (S.OFFERED, "StasisStart:leg"): CallSession._on_leg_answered,
