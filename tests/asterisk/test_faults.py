@@ -79,7 +79,8 @@ def proxy(ready_asterisk: AsteriskNode) -> Iterator[TcpProxy]:
 async def proxied_app(
     ready_asterisk: AsteriskNode, database: str, tmp_path: Path, proxy: TcpProxy
 ) -> AsyncIterator[Application]:
-    """``ari-app run`` reaching Asterisk through ``proxy``, with a 7 s welcome."""
+    """``ari-app run`` reaching Asterisk through ``proxy``, with a 7 s welcome and positions
+    ringing for 30 s (longer than an outage of the tests, and its reconnect)."""
     app = make_app(
         ready_asterisk,
         database,
@@ -90,6 +91,7 @@ async def proxied_app(
             reminder="sound:queue-thankyou",
             reminder_every=30,
         ),
+        ring_timeout_s="30",
     )
     app.env["ARI_APP_ARI_URL"] = f"http://127.0.0.1:{proxy.port}/ari"
     try:
