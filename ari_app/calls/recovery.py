@@ -84,12 +84,17 @@ class Resynchroniser:
             leg_gone = session.leg_id is not None and session.leg_id not in live
             if caller_gone or leg_gone:
                 session.deliver(ChannelsGone(caller=caller_gone, leg=leg_gone))
+                if caller_gone:
+                    continue
             elif session.state is SessionState.OFFERED and session.leg_id is not None:
                 leg = live[session.leg_id]
                 if leg.state == "Up":
                     # Answered while the stream was down: its StasisStart was lost.
                     session.deliver(self._stasis_start(leg, ["offer", session.call_id]))
-            elif session.state is SessionState.WAITING:
+                    continue
+            if session.state in (SessionState.WAITING, SessionState.OFFERED):
+                # Still waiting (a ringing position too): an announcement may have ended
+                # unseen, the session asks Asterisk.
                 session.deliver(Resume(live[session.call_id].state))
 
     async def _adopt_unknown_callers(

@@ -298,7 +298,13 @@ class CallSession:
         """Put the caller in their own holding bridge and start the announcements."""
         host = self.host
         bridge_id = host.names.holding_bridge(self.call_id)
-        await self._create_bridge(bridge_id, "holding")
+        # A mixing bridge, not a "holding" one: Asterisk plays music on hold and each
+        # announcement through announcer channels of their own, and a holding bridge admits
+        # one announcer at a time. The previous one leaves a moment after its music is stopped
+        # or its PlaybackFinished is sent; the next one, joining meanwhile, was refused ("Bridge
+        # already has one") although the request was answered 204, leaving the caller in
+        # silence. A mixing bridge admits both for that moment.
+        await self._create_bridge(bridge_id, "mixing")
         self.hold_bridge = bridge_id
         if not await self._try(
             lambda: host.ari.bridges.add_channel(bridge_id, self.call_id, role="participant")
@@ -332,12 +338,36 @@ class CallSession:
     async def _on_resume_waiting(self, item: object) -> None:
         """Rebuilt (or stream back) while waiting: music again, reminders again."""
         self._journal(JournalKind.RECOVERED, reason="waiting; rebuilt from Asterisk")
-        if self.playback_id is not None:
-            self.host.forget(self.playback_id)
-            self.playback_id = None
-        self.moh_playing = False
-        await self._play_next()
+        await self._resume_media()
         self.host.policy_changed()
+
+    async def _on_resume_offered(self, item: object) -> None:
+        """Stream back while a position rings: the ringing goes on, the media may not have."""
+        await self._resume_media()
+
+    async def _resume_media(self) -> None:
+        """Events were lost: the announcement may have ended unseen. Asterisk says whether it
+        still plays; if not, the next announcement or the music starts now rather than at the
+        playback guard, tens of seconds of silence later."""
+        playback_id = self.playback_id
+        if playback_id is not None:
+            try:
+                await self._steady(lambda: self.host.ari.playbacks.get(playback_id))
+            except NotFound:
+                self.host.forget(playback_id)
+                self.playback_id = None
+                self._disarm(TimerKind.PLAYBACK_GUARD)
+            except AriError as error:
+                # Unknown: the playback guard still ends the wait for it.
+                log.warning(
+                    "could not check an announcement after a reconnect",
+                    extra={"call_id": self.call_id, "error": str(error)},
+                )
+                return
+            else:
+                return  # still playing: its PlaybackFinished comes on the new stream
+        self.moh_playing = False  # ask again: Asterisk may have lost it (a restart)
+        await self._play_next()
 
     async def _on_resume_connected(self, item: object) -> None:
         self._journal(JournalKind.RECOVERED, reason="talking; rebuilt from Asterisk")
@@ -819,6 +849,7 @@ _TRANSITIONS: dict[tuple[SessionState, str], Handler] = {
     (S.ARRIVED, "Begin"): CallSession._on_begin,
     (S.ARRIVED, "Resume"): CallSession._on_resume_arrived,
     (S.WAITING, "Resume"): CallSession._on_resume_waiting,
+    (S.OFFERED, "Resume"): CallSession._on_resume_offered,
     (S.CONNECTED, "Resume"): CallSession._on_resume_connected,
     (S.WAITING, "OfferCall"): CallSession._on_offer,
     (S.OFFERED, "StasisStart:leg"): CallSession._on_leg_answered,

@@ -139,3 +139,32 @@ async def test_restart_after_the_caller_left_reaps_what_is_left(stage: str) -> N
         assert ended.reason == "ended while the application was stopped"
         expected = CallOutcome.ANSWERED if stage == "talking" else CallOutcome.ABANDONED
         assert ended.outcome is expected
+
+
+async def test_welcome_ending_while_the_stream_is_down_gives_way_to_music_on_its_return() -> None:
+    # Real time: the welcome (1 s) ends while the stream is silent, long before the playback
+    # guard (60 s). The position rings on, so the call stays offered throughout.
+    async with running(
+        topology=three_centres(),
+        script=NoAnswer(),
+        ring_timeout_s=600,
+        speed=1.0,
+        sounds={"hello-world": 1.0},
+    ) as h:
+        call = await h.call("18")
+        await h.until_journal(call, JournalKind.OFFERED)
+        session = h.service.sessions[call]
+        assert session.playback_id is not None
+        connections = h.service.stats.stream_connections
+        assert h.emulator.freeze_event_streams("vcta") == 1
+        await wait_until(lambda: not h.emulator.playbacks(), what="the end of the welcome")
+        await wait_until(
+            lambda: h.service.stats.stream_connections > connections and h.service.ready,
+            within=10.0,
+            what="the event stream to come back",
+        )
+        # Its PlaybackFinished was lost with the stream: Asterisk is asked instead.
+        await wait_until(lambda: session.moh_playing, within=2.0, what="music on hold")
+        assert session.playback_id is None
+        await h.emulator.hang_up_caller(call)
+        await h.until_idle()
