@@ -3,30 +3,35 @@
 A hangup handler on every caller's channel (``vcta-hangup`` in asterisk/etc/extensions.conf)
 writes, when the channel ends:
 
-- ``vcta_ended/<call id>``: the end time, seconds since the epoch. When the end of a call
-  was not seen (event stream down, application stopped), this is its real end time rather
-  than the time we noticed;
-- ``vcta_fallback/<call id>``: the whole call, when the application never saw it (Stasis
-  failed because it was not running and the dialplan fallback rang positions directly), so
-  that it is journaled too.
+- ``vcta_ended/<call id>/<end>``: the end time, seconds since the epoch. When the end of a
+  call was not seen (event stream down, application stopped), this is its real end time
+  rather than the time we noticed;
+- ``vcta_fallback/<call id>/<arrived>|<end>|<answered ms>|<answering channel>|<routing key>|
+  <caller>``: the whole call, when the application never saw it (Stasis failed because it was
+  not running and the dialplan fallback rang positions directly), so that it is journaled too.
 
-ARI may read AstDB (``DB()``, ``DB_KEYS()`` through ``GET /asterisk/variable``) but not
-change it: Asterisk blocks writes and ``DB_DELETE`` from ARI as dangerous functions unless
-``live_dangerously`` is set, which would also give ARI users ``SHELL()``. Entries read are
-deleted by the dialplan instead: originating ``Local/<call id>@vcta-forget`` runs
-``DB_DELETE`` on both.
+What Asterisk 22 lets ARI do with AstDB decided that shape: ``DB()`` is a dangerous function
+to ARI, read and write (``live_dangerously`` would lift that, and give ARI users ``SHELL()``
+too), ``DB_KEYS()`` is not; ``GET /asterisk/variable`` evaluates no function at all, a
+channel's ``GET /channels/{id}/variable`` does. So the data is in the keys, listed through a
+channel the application creates for that (never dialled), and entries read are deleted by the
+dialplan: originating ``Local/<call id>@vcta-forget`` runs ``DBdeltree`` on both.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import logging
 import math
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ari_app.calls.ids import CallNames
 from ari_app.calls.journal import CallOutcome, JournalEntry, JournalKind, JournalValue
-from ari_app.stasis import AriClient
+from ari_app.stasis import AriClient, AriError, NotFound
 from ari_app.vcta import route_call
 
 if TYPE_CHECKING:
@@ -48,7 +53,7 @@ class FallbackCall:
     arrived_at: float
     ended_at: float
     talked_s: float | None  # None: nobody answered
-    answered_by: str  # the answering channel (``PJSIP/sdis77-op2-0000000a``), or empty
+    answered_by: str  # the answering channel less its technology (``sdis77-op2-0000000a``)
     routing_key: str
     caller: str
 
@@ -59,7 +64,7 @@ class FallbackCall:
     @property
     def endpoint(self) -> str | None:
         """The answering position's endpoint (the channel name less its counter)."""
-        return self.answered_by.rsplit("-", 1)[0] if self.answered_by else None
+        return f"PJSIP/{self.answered_by.rsplit('-', 1)[0]}" if self.answered_by else None
 
     @classmethod
     def parse(cls, call_id: str, value: str) -> FallbackCall | None:
@@ -81,35 +86,42 @@ class FallbackCall:
 class DialplanRecords:
     """Reads and forgets what the hangup handler wrote. Every method may raise ``AriError``."""
 
-    def __init__(self, ari: AriClient) -> None:
+    def __init__(self, ari: AriClient, names: CallNames) -> None:
         self.ari = ari
+        self.names = names
+        self._readers = itertools.count(1)
 
-    async def ended_at(self, call_id: str) -> float | None:
-        """When the caller's channel ended, if the dialplan wrote it down."""
-        value = await self.ari.asterisk.get_variable(f"DB({ENDED_FAMILY}/{call_id})")
-        try:
-            ended = float(value)
-        except ValueError:
-            return None
-        return ended if math.isfinite(ended) else None
+    async def ended_times(self, call_ids: list[str]) -> dict[str, float]:
+        """When the callers' channels ended, for those the dialplan wrote it down."""
+        if not call_ids:
+            return {}
+        found: dict[str, float] = {}
+        async with self._reader() as reader:
+            for call_id in call_ids:
+                for key in await self._keys(reader, f"{ENDED_FAMILY}/{call_id}"):
+                    with contextlib.suppress(ValueError):
+                        if math.isfinite(ended := float(key)):
+                            found[call_id] = ended
+        return found
 
-    async def ended_calls(self) -> list[str]:
-        """Calls whose end is written down (and not forgotten yet)."""
-        return await self._keys(ENDED_FAMILY)
-
-    async def fallback_calls(self) -> list[FallbackCall]:
-        """Calls the fallback handled while no application ran, oldest first."""
+    async def read(self) -> tuple[list[FallbackCall], list[str]]:
+        """The calls the fallback handled while no application ran (oldest first), and the
+        calls whose end is written down."""
         calls = []
-        for call_id in await self._keys(FALLBACK_FAMILY):
-            value = await self.ari.asterisk.get_variable(f"DB({FALLBACK_FAMILY}/{call_id})")
-            call = FallbackCall.parse(call_id, value)
-            if call is None:
-                log.warning(
-                    "unreadable fallback record", extra={"call_id": call_id, "value": value}
-                )
-                continue
-            calls.append(call)
-        return sorted(calls, key=lambda call: call.arrived_at)
+        async with self._reader() as reader:
+            ended = [k for k in await self._keys(reader, ENDED_FAMILY) if _is_key(k)]
+            for call_id in await self._keys(reader, FALLBACK_FAMILY):
+                if not _is_key(call_id):
+                    continue
+                for value in await self._keys(reader, f"{FALLBACK_FAMILY}/{call_id}"):
+                    call = FallbackCall.parse(call_id, value)
+                    if call is None:
+                        log.warning(
+                            "unreadable fallback record", extra={"call_id": call_id, "value": value}
+                        )
+                    else:
+                        calls.append(call)
+        return sorted(calls, key=lambda call: call.arrived_at), ended
 
     async def forget(self, call_id: str) -> None:
         """Delete both entries of ``call_id`` (through the dialplan: see the module)."""
@@ -122,9 +134,25 @@ class DialplanRecords:
             priority=1,
         )
 
-    async def _keys(self, family: str) -> list[str]:
-        value = await self.ari.asterisk.get_variable(f"DB_KEYS({family})")
-        return [key for key in value.split(",") if _is_key(key)]
+    @contextlib.asynccontextmanager
+    async def _reader(self) -> AsyncIterator[str]:
+        """A channel of ours, never dialled, whose variables evaluate ``DB_KEYS()``."""
+        channel_id = self.names.astdb_reader(next(self._readers))
+        await self.ari.channels.create(
+            f"Local/reader@{FORGET_CONTEXT}", app=self.names.prefix, channel_id=channel_id
+        )
+        try:
+            yield channel_id
+        finally:
+            with contextlib.suppress(AriError):
+                await self.ari.channels.hangup(channel_id)
+
+    async def _keys(self, reader: str, family: str) -> list[str]:
+        try:
+            value = await self.ari.channels.get_variable(reader, f"DB_KEYS({family})")
+        except NotFound:
+            return []  # nothing under it (an Asterisk without the family answers empty)
+        return [key for key in value.split(",") if key]  # keys hold no comma (the handler)
 
 
 def _is_key(call_id: str) -> bool:
@@ -142,7 +170,7 @@ class DialplanSweep:
 
     def __init__(self, service: CallService) -> None:
         self.service = service
-        self.records = DialplanRecords(service.ari)
+        self.records = DialplanRecords(service.ari, service.names)
         self._lock = asyncio.Lock()
 
     async def run(self) -> None:
@@ -154,10 +182,11 @@ class DialplanSweep:
     async def _sweep(self) -> None:
         service = self.service
         done: set[str] = set()
-        for call in await self.records.fallback_calls():
+        fallback_calls, ended = await self.records.read()
+        for call in fallback_calls:
             self._journal(call)
             done.add(call.call_id)
-        for call_id in await self.records.ended_calls():
+        for call_id in ended:
             # A session not yet told of its end still needs the time.
             if call_id not in service.sessions:
                 done.add(call_id)

@@ -39,6 +39,19 @@ class CallNames:
     def playback(self, call_id: str, number: int) -> str:
         return f"{self.prefix}-pb-{call_id}-{number}"
 
+    def astdb_reader(self, number: int) -> str:
+        """A channel made only to read what the dialplan kept in AstDB (``astdb``)."""
+        return f"{self.prefix}-db-{self.run}-{number}"
+
+    def is_astdb_reader(self, channel_id: str) -> bool:
+        return channel_id.startswith(f"{self.prefix}-db-")
+
+    def is_stale_reader(self, channel_id: str) -> bool:
+        """A reader left by an earlier run (killed while reading): nobody will hang it up."""
+        return self.is_astdb_reader(channel_id) and not channel_id.startswith(
+            f"{self.prefix}-db-{self.run}-"
+        )
+
     def recording(self, call_id: str) -> str:
         """Stored recording of the conversation: the call id itself."""
         return call_id

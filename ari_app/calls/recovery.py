@@ -85,13 +85,11 @@ class Resynchroniser:
     async def _end_times(self, call_ids: list[str]) -> dict[str, float]:
         """The real end times of calls that ended unseen, as the dialplan wrote them down
         (``astdb``); a call whose time cannot be read is dated when noticed."""
-        records = self.service.dialplan.records
         try:
-            times = await asyncio.gather(*(records.ended_at(call_id) for call_id in call_ids))
+            return await self.service.dialplan.records.ended_times(call_ids)
         except AriError as error:
             log.warning("could not read end times from AstDB", extra={"error": str(error)})
             return {}
-        return {call_id: at for call_id, at in zip(call_ids, times, strict=True) if at is not None}
 
     async def _sweep_dialplan_records(self) -> None:
         try:
@@ -269,7 +267,8 @@ class Resynchroniser:
         stray_legs = [
             channel_id
             for channel_id in live
-            if service.names.call_of_leg(channel_id) is not None and channel_id not in owned
+            if (service.names.call_of_leg(channel_id) is not None and channel_id not in owned)
+            or service.names.is_stale_reader(channel_id)
         ]
         orphan_bridges = [
             bridge.id

@@ -217,8 +217,8 @@ class CallService:
         session = self._by_resource.get(channel.id)
         if session is not None:
             session.deliver(event)
-        elif channel.id in self.sessions:
-            pass  # already ours (seen again after a resynchronisation)
+        elif channel.id in self.sessions or self.names.is_astdb_reader(channel.id):
+            pass  # already ours (seen again after a resynchronisation), or reading AstDB
         elif self.names.is_ours(channel.id) or (event.args[:1] == ["offer"]):
             # A position answered for a call that is gone: nobody is waiting on that line.
             self.spawn(self._hang_up(channel.id), name=f"hang-up-stray:{channel.id}")
