@@ -66,3 +66,20 @@ def test_ari_keeps_a_busy_event_stream_instead_of_dropping_it() -> None:
     ari.read_string((ETC / "ari.conf").read_text())
     assert int(ari["general"]["websocket_write_timeout"]) >= 1000
     assert ari["ari-app"]["type"] == "user"
+
+
+def test_fallback_rings_positions_only_through_the_free_seat_check() -> None:
+    dialplan = (ETC / "extensions.conf").read_text()
+    for centre in TOPOLOGY.centres:
+        body = dialplan.split(f"[fallback-{centre.id}]", 1)[1].split("\n[", 1)[0]
+        assert "Dial(" not in body, f"fallback of {centre.id} dials without checking seats"
+        assert "Gosub(fallback-ring,s,1(" in body
+    ring = dialplan.split("[fallback-ring]", 1)[1].split("\n[", 1)[0]
+    assert '"${DEVICE_STATE(${seat})}" != "NOT_INUSE"' in ring
+
+
+def test_every_caller_carries_the_hangup_handler_before_entering_the_application() -> None:
+    carrier = (ETC / "extensions.conf").read_text().split("[from-carrier]", 1)[1]
+    carrier = carrier.split("\n[", 1)[0]
+    app = Settings.model_fields["app_name"].default
+    assert carrier.index("hangup_handler_push)=vcta-hangup,s,1") < carrier.index(f"Stasis({app},")

@@ -18,5 +18,7 @@ class CallSettings:
     playback_guard_s: float = 60.0
     recording_format: str = "wav"
     policy_interval_s: float = 1.0  # how often waiting calls are considered for mutual aid
+    # How often calls the dialplan fallback handled alone are looked for in AstDB.
+    dialplan_sweep_s: float = 10.0
     # A session whose queue grows past this is falling behind: warn.
     backlog_warning: int = 50

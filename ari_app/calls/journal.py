@@ -38,6 +38,9 @@ class CallOutcome(StrEnum):
     # An internal failure handed the caller back to the dialplan, whose fallback rings
     # positions directly: not lost, but no longer followed by the application.
     HANDED_BACK = "handed_back"
+    # Taken by a position the dialplan fallback rang directly while no application ran:
+    # answered, but not by the application's distribution (found in AstDB afterwards).
+    FALLBACK = "fallback"
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,31 +59,56 @@ class Resynchroniser:
                 service.policy.position_online(position.id, now)
             else:
                 service.policy.position_offline(position.id, now)
+            # Talking on a call we do not own (dialplan fallback while we were away): busy.
+            service.policy.position_engaged(position.id, service.engaged(endpoint.channel_ids), now)
         live = {channel.id: channel for channel in channels}
         bridge_of: dict[str, Bridge] = {}
         for bridge in bridges:
             if service.names.call_of_bridge(bridge.id) is not None:
                 for channel_id in bridge.channels:
                     bridge_of[channel_id] = bridge
-        self._reconcile_sessions(live)
+        ended = await self._end_times(
+            [call_id for call_id in service.sessions if call_id not in live]
+        )
+        self._reconcile_sessions(live, ended)
         await self._adopt_unknown_callers(live, bridge_of)
         if self._first:
             await self._close_calls_ended_while_stopped(live)
             self._first = False
         await self._reap(live, bridges)
+        await self._sweep_dialplan_records()
         log.info(
             "resynchronised with Asterisk",
             extra={"calls": len(service.sessions), "channels": len(live)},
         )
 
-    def _reconcile_sessions(self, live: dict[str, Channel]) -> None:
+    async def _end_times(self, call_ids: list[str]) -> dict[str, float]:
+        """The real end times of calls that ended unseen, as the dialplan wrote them down
+        (``astdb``); a call whose time cannot be read is dated when noticed."""
+        try:
+            return await self.service.dialplan.records.ended_times(call_ids)
+        except AriError as error:
+            log.warning("could not read end times from AstDB", extra={"error": str(error)})
+            return {}
+
+    async def _sweep_dialplan_records(self) -> None:
+        try:
+            await self.service.dialplan.run()
+        except AriError as error:  # journaling fallback calls can wait for the next pass
+            log.warning("could not read AstDB", extra={"error": str(error)})
+
+    def _reconcile_sessions(self, live: dict[str, Channel], ended: dict[str, float]) -> None:
         """Tell running sessions what happened to their channels while we were not told."""
         service = self.service
         for session in list(service.sessions.values()):
             caller_gone = session.call_id not in live
             leg_gone = session.leg_id is not None and session.leg_id not in live
             if caller_gone or leg_gone:
-                session.deliver(ChannelsGone(caller=caller_gone, leg=leg_gone))
+                session.deliver(
+                    ChannelsGone(
+                        caller=caller_gone, leg=leg_gone, ended_at=ended.get(session.call_id)
+                    )
+                )
                 if caller_gone:
                     continue
             elif session.state is SessionState.OFFERED and session.leg_id is not None:
@@ -137,15 +162,19 @@ class Resynchroniser:
         except Exception as error:  # the journal's store may be down: calls come first
             log.warning("could not read open calls from the journal", extra={"error": str(error)})
             return
+        gone = [
+            call
+            for call in open_calls
+            if call.call_id not in live and call.call_id not in service.sessions
+        ]
+        ended = await self._end_times([call.call_id for call in gone])
         now = service.clock.now()
-        for call in open_calls:
-            if call.call_id in live or call.call_id in service.sessions:
-                continue
+        for call in gone:
             outcome = CallOutcome.ANSWERED if call.connected else CallOutcome.ABANDONED
             service.journal.record(
                 JournalEntry(
                     call_id=call.call_id,
-                    at=now,
+                    at=ended.get(call.call_id, now),
                     kind=JournalKind.ENDED,
                     unit=call.unit,
                     home_centre=call.home_centre,
@@ -243,7 +272,8 @@ class Resynchroniser:
         stray_legs = [
             channel_id
             for channel_id in live
-            if service.names.call_of_leg(channel_id) is not None and channel_id not in owned
+            if (service.names.call_of_leg(channel_id) is not None and channel_id not in owned)
+            or service.names.is_stale_reader(channel_id)
         ]
         orphan_bridges = [
             bridge.id

@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from ari_app.calls.astdb import DialplanSweep
 from ari_app.calls.config import CallSettings
 from ari_app.calls.ids import CallNames
 from ari_app.calls.journal import Journal, OpenCalls
@@ -111,6 +112,8 @@ class CallService:
         self._recent: OrderedDict[int, None] = OrderedDict()
         self._resync_wanted = False
         self._resync = Resynchroniser(self)
+        self.dialplan = DialplanSweep(self)
+        self._next_sweep = 0.0
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- life ------------------------------------------------------------------------------
@@ -193,7 +196,9 @@ class CallService:
             if session is not None:
                 session.deliver(event)
         elif isinstance(event, EndpointStateChange):
-            self.endpoint_changed(event.endpoint.ref, event.endpoint.state)
+            self.endpoint_changed(
+                event.endpoint.ref, event.endpoint.state, event.endpoint.channel_ids
+            )
 
     def _is_duplicate(self, event: Event) -> bool:
         """Asterisk sends an endpoint-subscribed application every event of the endpoint's
@@ -212,8 +217,8 @@ class CallService:
         session = self._by_resource.get(channel.id)
         if session is not None:
             session.deliver(event)
-        elif channel.id in self.sessions:
-            pass  # already ours (seen again after a resynchronisation)
+        elif channel.id in self.sessions or self.names.is_astdb_reader(channel.id):
+            pass  # already ours (seen again after a resynchronisation), or reading AstDB
         elif self.names.is_ours(channel.id) or (event.args[:1] == ["offer"]):
             # A position answered for a call that is gone: nobody is waiting on that line.
             self.spawn(self._hang_up(channel.id), name=f"hang-up-stray:{channel.id}")
@@ -247,16 +252,21 @@ class CallService:
         session.start()
         return session
 
-    def endpoint_changed(self, endpoint: str, state: str | None) -> None:
-        """A position's phone registered or went away."""
+    def endpoint_changed(
+        self, endpoint: str, state: str | None, channel_ids: list[str] | None = None
+    ) -> None:
+        """A position's phone registered or went away, or its calls changed."""
         position = self.topology.position_by_endpoint.get(endpoint)
-        if position is None or state is None:
+        if position is None:
             return
         now = self.clock.now()
+        if channel_ids is not None:
+            self.policy.position_engaged(position.id, self.engaged(channel_ids), now)
         online = state == "online"
         # Asterisk sends EndpointStateChange on every channel change of the endpoint, not only
         # when it registers or goes away: only a change of reachability is worth a log line.
-        if self.policy.positions[position.id].online == online:
+        if state is None or self.policy.positions[position.id].online == online:
+            self.policy_changed()
             return
         if online:
             self.policy.position_online(position.id, now)
@@ -265,6 +275,12 @@ class CallService:
             self.policy.position_offline(position.id, now)
             log.info("position offline", extra={"position": position.id})
         self.policy_changed()
+
+    def engaged(self, channel_ids: list[str]) -> bool:
+        """A position whose endpoint has a channel that is none of ours is on a call the
+        application does not handle (the dialplan fallback rang it): it must not be offered
+        one until that ends."""
+        return any(not self.names.is_ours(channel_id) for channel_id in channel_ids)
 
     async def _hang_up(self, channel_id: str) -> None:
         with contextlib.suppress(AriError):
@@ -333,6 +349,7 @@ class CallService:
                 if self._resync_wanted:
                     await self.resynchronise()
                 self.tick()
+                self._sweep_dialplan()
             except Exception:
                 log.exception("supervisor pass failed")
 
@@ -351,6 +368,20 @@ class CallService:
                 if session is not None:
                     session.deliver(CallMoved(move))
         self.policy_changed()
+
+    def _sweep_dialplan(self) -> None:
+        """Now and then, journal the fallback's calls that ended since the last look."""
+        now = self.clock.now()
+        if not self.ready or now < self._next_sweep:
+            return
+        self._next_sweep = now + self.settings.dialplan_sweep_s
+        self.spawn(self._quiet_sweep(), name="dialplan-sweep")
+
+    async def _quiet_sweep(self) -> None:
+        try:
+            await self.dialplan.run()
+        except AriError as error:
+            log.warning("could not read AstDB", extra={"error": str(error)})
 
     def _end_wrap_up(self, position_id: str) -> None:
         # It may have picked a call meanwhile: then there is no wrap-up left to end.

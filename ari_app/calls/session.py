@@ -121,6 +121,7 @@ class ChannelsGone:
 
     caller: bool
     leg: bool
+    ended_at: float | None = None  # the caller's real end, when the dialplan wrote it down
 
 
 SessionInput = (
@@ -650,7 +651,12 @@ class CallSession:
         if item.caller:
             connected = self.state is SessionState.CONNECTED
             outcome = CallOutcome.ANSWERED if connected else CallOutcome.ABANDONED
-            await self._end(outcome, "the caller hung up while the event stream was down", "caller")
+            await self._end(
+                outcome,
+                "the caller hung up while the event stream was down",
+                "caller",
+                at=item.ended_at,
+            )
         elif item.leg and self.state is SessionState.CONNECTED:
             await self._end(
                 CallOutcome.ANSWERED,
@@ -660,8 +666,11 @@ class CallSession:
         elif item.leg and self.state is SessionState.OFFERED:
             await self._offer_failed(OfferFailure.NO_ANSWER, "the ringing ended unseen")
 
-    async def _end(self, outcome: CallOutcome, reason: str, ended_by: str) -> None:
-        """End the call and leave nothing of it behind in Asterisk."""
+    async def _end(
+        self, outcome: CallOutcome, reason: str, ended_by: str, *, at: float | None = None
+    ) -> None:
+        """End the call and leave nothing of it behind in Asterisk; ``at``: when it really
+        ended, if that was before now (its end was not seen)."""
         host = self.host
         self._cancel_timers()
         previous = self.state
@@ -688,10 +697,13 @@ class CallSession:
             position=self.position_id,
             reason=reason,
             outcome=outcome,
+            at=at,
             details={
                 "ended_by": ended_by,
                 "state": str(previous),
-                "waited_s": round((self.connected_at or host.clock.now()) - self.arrived_at, 3),
+                "waited_s": round(
+                    (self.connected_at or at or host.clock.now()) - self.arrived_at, 3
+                ),
             },
         )
         log.info(
@@ -733,12 +745,13 @@ class CallSession:
         reason: str | None = None,
         outcome: CallOutcome | None = None,
         details: dict[str, JournalValue] | None = None,
+        at: float | None = None,
     ) -> None:
         call = self.host.policy.calls.get(self.call_id)
         self.host.journal.record(
             JournalEntry(
                 call_id=self.call_id,
-                at=self.host.clock.now(),
+                at=self.host.clock.now() if at is None else at,
                 kind=kind,
                 unit=unit or (call.unit if call else None),
                 home_centre=home_centre or (call.home_centre if call else None),

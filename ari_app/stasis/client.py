@@ -59,6 +59,12 @@ class AsteriskApi(_Resource):
         """A cheap liveness check of Asterisk's REST interface."""
         return await self._transport.fetch(ops.ASTERISK_PING, AsteriskPing)
 
+    async def get_variable(self, variable: str) -> str:
+        """A global variable, or a function Asterisk lets ARI read (``DB(family/key)``,
+        ``DB_KEYS(family)``); empty when unset."""
+        found = await self._transport.fetch(ops.ASTERISK_GET_VAR, Variable, {"variable": variable})
+        return found.value
+
 
 class ApplicationsApi(_Resource):
     """``/applications``: Stasis applications and their subscriptions."""

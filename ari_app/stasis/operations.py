@@ -86,6 +86,9 @@ def encode_value(value: object) -> str:
 # --- asterisk ---------------------------------------------------------------------------
 ASTERISK_INFO = Operation("asterisk", "getInfo", "GET", "/asterisk/info", query=("only",))
 ASTERISK_PING = Operation("asterisk", "ping", "GET", "/asterisk/ping")
+ASTERISK_GET_VAR = Operation(
+    "asterisk", "getGlobalVar", "GET", "/asterisk/variable", query=("variable",)
+)
 
 # --- applications -----------------------------------------------------------------------
 APPLICATIONS_LIST = Operation("applications", "list", "GET", "/applications")

@@ -80,6 +80,9 @@ class LivePosition:
     activity: Activity = Activity.IDLE
     idle_since: float = 0.0
     call_id: str | None = None
+    # On a call the application does not handle (the dialplan fallback rang it directly):
+    # Asterisk reports a channel on its endpoint that is none of ours.
+    engaged: bool = False
     # Where the position sits in the available index, if it does: (unit, (idle_since, id)).
     indexed: tuple[str, tuple[float, str]] | None = None
 
@@ -89,6 +92,8 @@ class LivePosition:
             return PositionStatus.OFFLINE
         if self.activity is not Activity.IDLE:
             return PositionStatus(self.activity.value)
+        if self.engaged:
+            return PositionStatus.BUSY
         return PositionStatus.PAUSED if self.paused else PositionStatus.AVAILABLE
 
 
@@ -299,7 +304,11 @@ class PolicyState:
         position = self._position(position_id)
         if call.status is not CallStatus.WAITING:
             raise PolicyStateError(f"call {call_id} is {call.status}, not waiting")
-        if not position.online or position.activity in (Activity.RINGING, Activity.BUSY):
+        if (
+            not position.online
+            or position.engaged
+            or position.activity in (Activity.RINGING, Activity.BUSY)
+        ):
             raise PolicyStateError(f"{position_id} is {position.status} and cannot be rung")
         self._unqueue(call)
         call.status = CallStatus.OFFERED
@@ -392,6 +401,17 @@ class PolicyState:
         if position.online:
             position.online = False
             self._reindex(position)
+
+    def position_engaged(self, position_id: str, engaged: bool, now: float) -> None:
+        """The position is (or is no longer) on a call the application does not handle; it
+        is offered nothing meanwhile, and is idle from the end of that call."""
+        position = self._position(position_id)
+        if position.engaged == engaged:
+            return
+        position.engaged = engaged
+        if not engaged:
+            position.idle_since = now
+        self._reindex(position)
 
     def set_paused(self, position_id: str, paused: bool, now: float) -> None:
         """Pause or resume a position (also recorded in the modes); idle from now on resume."""
@@ -492,7 +512,12 @@ class PolicyState:
     def _reindex(self, position: LivePosition) -> None:
         """Keep the available index in step with the position's flags and unit."""
         wanted: tuple[str, tuple[float, str]] | None = None
-        if position.online and not position.paused and position.activity is Activity.IDLE:
+        if (
+            position.online
+            and not position.paused
+            and not position.engaged
+            and position.activity is Activity.IDLE
+        ):
             unit = self._layout.unit_of_centre[position.centre]
             wanted = (unit, (position.idle_since, position.id))
         if wanted == position.indexed:

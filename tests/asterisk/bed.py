@@ -918,24 +918,6 @@ def mode_changes(dsn: str) -> list[dict[str, Any]]:
         return list(conn.execute("SELECT * FROM mode_changes ORDER BY id"))
 
 
-async def caller_in_stasis(asterisk: AsteriskNode, number: str) -> dict[str, Any]:
-    """The caller's channel in Stasis (the call id is its channel id). Operator legs carry
-    the caller's number too, but their ids are the application's own."""
-
-    async def probe() -> dict[str, Any] | None:
-        for channel in await asterisk.channels():
-            if (
-                channel["caller"]["number"] == number
-                and channel["dialplan"]["app_name"] == "Stasis"
-                and not channel["id"].startswith(f"{APP_NAME}-")
-            ):
-                return channel
-        return None
-
-    found: dict[str, Any] = await eventually(probe, what=f"the call from {number} in Stasis")
-    return found
-
-
 # -- the reference lab ----------------------------------------------------------------------
 
 LAB_DIR = Path(__file__).resolve().parent / "lab"
@@ -1007,3 +989,71 @@ def start_lab_asterisk(tag: str, carriers: int = 4) -> Iterator[AsteriskNode]:
     finally:
         with contextlib.suppress(Exception):
             created.remove(force=True)
+
+
+# -- restarts and the dialplan fallback ---------------------------------------------------
+
+
+async def caller_channel(
+    asterisk: AsteriskNode, number: str, *, app: str | None = "Stasis", within: float = 10.0
+) -> dict[str, Any]:
+    """The caller's channel of the call from ``number`` (the call id is its id), once it
+    runs ``app`` (None: wherever it is). Only the carrier's channel counts: operator legs and
+    the fallback's Dial() carry the caller's number too."""
+
+    async def probe() -> dict[str, Any] | None:
+        for channel in await asterisk.channels():
+            if (
+                channel["caller"]["number"] == number
+                and str(channel["name"]).startswith("PJSIP/carrier-")
+                and (app is None or channel["dialplan"]["app_name"] == app)
+            ):
+                return channel
+        return None
+
+    found: dict[str, Any] = await eventually(
+        probe, within=within, what=f"the call from {number} in {app or 'Asterisk'}"
+    )
+    return found
+
+
+def read_token(app: Application) -> str:
+    """A read-only API token, kept in the application's environment for ``status()``."""
+    issued = json.loads(app.cli("token", "create", "--name", "test", "--scope", "read", "--json"))
+    app.env["ARI_APP_API_TOKEN"] = str(issued["token"])
+    return app.env["ARI_APP_API_TOKEN"]
+
+
+async def position_statuses(app: Application) -> dict[str, str]:
+    """Every position's status as the API shows it to duty officers (``ari-app status``)."""
+    token = app.env.get("ARI_APP_API_TOKEN", "")
+    async with (
+        aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as session,
+        session.get(f"{app.api}/api/v1/positions") as answer,
+    ):
+        assert answer.status == 200, await answer.text()
+        body = await answer.json()
+    return {p["id"]: p["status"] for p in body["positions"]}
+
+
+async def talking(asterisk: AsteriskNode, call_id: str) -> list[str]:
+    """The channels of the call's talk bridge when caller and operator are both in it."""
+    for bridge in await asterisk.bridges():
+        if bridge["id"] == f"{APP_NAME}-talk-{call_id}" and len(bridge["channels"]) == 2:
+            return list(bridge["channels"])
+    return []
+
+
+async def endpoint_channels(asterisk: AsteriskNode, resource: str) -> list[str]:
+    return list((await asterisk.endpoint(resource))["channel_ids"])
+
+
+async def app_get(app: Application, path: str) -> Any:
+    """A GET of the application's API with the token ``read_token`` issued."""
+    token = app.env.get("ARI_APP_API_TOKEN", "")
+    async with (
+        aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as session,
+        session.get(f"{app.api}{path}") as answer,
+    ):
+        assert answer.status == 200, await answer.text()
+        return await answer.json()

@@ -6,7 +6,7 @@ from tests.asterisk.bed import (
     Application,
     AsteriskNode,
     SipPeers,
-    caller_in_stasis,
+    caller_channel,
     eventually,
     journal,
     kinds,
@@ -24,7 +24,7 @@ async def test_happy_path_connects_records_and_leaves_nothing(
             what="the position's endpoint",
         )
         call = await peers.call("77288", caller="0611111111", hold_s=6)
-        channel = await caller_in_stasis(ready_asterisk, "0611111111")
+        channel = await caller_channel(ready_asterisk, "0611111111")
         call_id = channel["id"]
 
         async def talking() -> bool:

@@ -15,7 +15,7 @@ from tests.asterisk.bed import (
     Application,
     AsteriskNode,
     SipPeers,
-    caller_in_stasis,
+    caller_channel,
     eventually,
     running,
 )
@@ -27,7 +27,7 @@ async def test_the_welcome_prompt_is_found_and_plays(
     """With the sounds looked for in the wrong directory the playback fails at once."""
     async with running(app):
         await peers.call("77288", caller="0633333301", hold_s=20)
-        call_id = (await caller_in_stasis(ready_asterisk, "0633333301"))["id"]
+        call_id = (await caller_channel(ready_asterisk, "0633333301"))["id"]
 
         async def welcome_playing() -> bool:
             # The application names its playbacks after the call; the first is the welcome.
@@ -67,7 +67,7 @@ async def test_a_phone_registering_from_the_carriers_host_is_not_taken_for_the_c
     )
     async with running(app):
         await peers.call("77288", caller="0633333303", hold_s=5)
-        channel = await caller_in_stasis(ready_asterisk, "0633333303")
+        channel = await caller_channel(ready_asterisk, "0633333303")
     assert channel["name"].startswith("PJSIP/carrier-")
     assert channel["dialplan"]["context"] == "from-carrier"
 

@@ -20,7 +20,7 @@ from tests.asterisk.bed import (
     AsteriskNode,
     PostgresNode,
     SipPeers,
-    caller_in_stasis,
+    caller_channel,
     eventually,
     journal,
     kinds,
@@ -152,7 +152,7 @@ async def test_music_after_a_welcome_that_ended_while_the_stream_was_down(
             lambda: ready_asterisk.endpoint("sdis77-op1"), what="the position's endpoint"
         )
         await peers.call("77288", caller="0633333333", hold_s=60)
-        call_id = (await caller_in_stasis(ready_asterisk, "0633333333"))["id"]
+        call_id = (await caller_channel(ready_asterisk, "0633333333"))["id"]
         bridge = f"{WAIT_BRIDGE}{call_id}"
 
         async def welcome_and_ringing() -> bool:
@@ -204,9 +204,9 @@ async def test_stream_lost_mid_call_is_reconciled_when_it_is_back(
             lambda: ready_asterisk.endpoint("sdis77-op1"), what="the position's endpoint"
         )
         await peers.call("77288", caller="0644444441", hold_s=60)
-        answered = (await caller_in_stasis(ready_asterisk, "0644444441"))["id"]
+        answered = (await caller_channel(ready_asterisk, "0644444441"))["id"]
         await peers.call("77288", caller="0644444442", hold_s=5)
-        abandoned = (await caller_in_stasis(ready_asterisk, "0644444442"))["id"]
+        abandoned = (await caller_channel(ready_asterisk, "0644444442"))["id"]
 
         async def ringing_and_waiting() -> bool:
             channels = {c["id"]: c for c in await ready_asterisk.channels()}
@@ -237,7 +237,7 @@ async def test_stream_lost_mid_call_is_reconciled_when_it_is_back(
         )
         assert rows[-1]["outcome"] == "abandoned"
         await peers.call("77288", caller="0644444443", hold_s=30)
-        taken = (await caller_in_stasis(ready_asterisk, "0644444443"))["id"]
+        taken = (await caller_channel(ready_asterisk, "0644444443"))["id"]
         await eventually(
             lambda: music_in(ready_asterisk, f"{WAIT_BRIDGE}{taken}") or None,
             within=15,
@@ -257,10 +257,10 @@ async def test_asterisk_restarted_under_calls_then_new_calls_are_taken(
         op1 = await peers.position("sdis77-op1", "answer", ring_ms=300)
         await eventually(lambda: own_asterisk.endpoint("sdis77-op1"), what="the endpoint")
         await peers.call("77288", caller="0655555551", hold_s=40)
-        talked = (await caller_in_stasis(own_asterisk, "0655555551"))["id"]
+        talked = (await caller_channel(own_asterisk, "0655555551"))["id"]
         await eventually(lambda: talking(own_asterisk, talked), within=15, what="a conversation")
         await peers.call("77288", caller="0655555552", hold_s=40)
-        waited = (await caller_in_stasis(own_asterisk, "0655555552"))["id"]
+        waited = (await caller_channel(own_asterisk, "0655555552"))["id"]
         await own_asterisk.restart()
         await app.wait_ready(within=30)
         for call_id in (talked, waited):
@@ -270,7 +270,7 @@ async def test_asterisk_restarted_under_calls_then_new_calls_are_taken(
             op1.uas.stop()
         await peers.position("sdis77-op1", "answer", ring_ms=300)
         await peers.call("77288", caller="0655555553", hold_s=20)
-        new = (await caller_in_stasis(own_asterisk, "0655555553"))["id"]
+        new = (await caller_channel(own_asterisk, "0655555553"))["id"]
         await eventually(
             lambda: talking(own_asterisk, new), within=20, what="the new call connected"
         )
@@ -297,7 +297,7 @@ async def test_database_stopped_under_calls_every_call_connected_and_journaled_o
                     await postgres.stop()
                 number = f"066666666{n}"
                 sipp = await peers.call("77288", caller=number, hold_s=30)
-                call_id = (await caller_in_stasis(ready_asterisk, number))["id"]
+                call_id = (await caller_channel(ready_asterisk, number))["id"]
                 calls.append(call_id)
                 await eventually(
                     partial(talking, ready_asterisk, call_id),

@@ -21,7 +21,7 @@ from tests.asterisk.bed import (
     AriObserver,
     AsteriskNode,
     SipPeers,
-    caller_in_stasis,
+    caller_channel,
     eventually,
     journal,
     mode_changes,
@@ -210,7 +210,7 @@ async def test_saturated_centre_call_is_answered_by_the_neighbour(
     await online(ready_asterisk, "sdis77-op1", "sdis91-op1")
     async with observe(ready_asterisk) as observer, running(app):
         await peers.call("77288", caller="0611000001", hold_s=30)
-        call_id = (await caller_in_stasis(ready_asterisk, "0611000001"))["id"]
+        call_id = (await caller_channel(ready_asterisk, "0611000001"))["id"]
 
         operator = await bridged_with(ready_asterisk, call_id)
         assert operator.startswith("PJSIP/sdis91-op1-"), operator
@@ -244,7 +244,7 @@ async def test_outgoing_mutual_aid_off_keeps_the_caller_waiting_on_music(
             app, "mutual-aid", "sdis77", "--out", "off", "--reason", "renfort local suffisant"
         )
         await peers.call("77288", caller="0611000002", hold_s=40)
-        call_id = (await caller_in_stasis(ready_asterisk, "0611000002"))["id"]
+        call_id = (await caller_channel(ready_asterisk, "0611000002"))["id"]
         holding = f"vcta-wait-{call_id}"
         await observer.wait_for(
             lambda e: (
@@ -299,7 +299,7 @@ async def test_diverted_centre_waiting_and_new_calls_are_answered_by_the_target(
     await online(ready_asterisk, "sdis91-op1", "sdis91-op2")
     async with running(app):
         await peers.call("77288", caller="0611000031", hold_s=30)
-        waiting_id = (await caller_in_stasis(ready_asterisk, "0611000031"))["id"]
+        waiting_id = (await caller_channel(ready_asterisk, "0611000031"))["id"]
         await eventually(
             lambda: waiting_calls(app, "sdis77"), what="the first call waiting at sdis77"
         )
@@ -308,7 +308,7 @@ async def test_diverted_centre_waiting_and_new_calls_are_answered_by_the_target(
         # The call already waiting is moved with the centre's new calls (docs/policy.md).
         first = await bridged_with(ready_asterisk, waiting_id)
         await peers.call("77288", caller="0611000032", hold_s=30)
-        new_id = (await caller_in_stasis(ready_asterisk, "0611000032"))["id"]
+        new_id = (await caller_channel(ready_asterisk, "0611000032"))["id"]
         second = await bridged_with(ready_asterisk, new_id)
         assert {first.rsplit("-", 1)[0], second.rsplit("-", 1)[0]} == {
             "PJSIP/sdis91-op1",
@@ -342,7 +342,7 @@ async def test_virtual_cta_activated_its_calls_for_89_are_answered_in_10(
     await online(ready_asterisk, "sdis10-op1", "sdis10-op2")
     async with running(app):
         await peers.call("89024", caller="0611000041", hold_s=30)
-        waiting_id = (await caller_in_stasis(ready_asterisk, "0611000041"))["id"]
+        waiting_id = (await caller_channel(ready_asterisk, "0611000041"))["id"]
         await eventually(
             lambda: waiting_calls(app, "sdis89"), what="the first call waiting at sdis89"
         )
@@ -350,7 +350,7 @@ async def test_virtual_cta_activated_its_calls_for_89_are_answered_in_10(
         await officer(app, "virtual-cta", "vcta-89-10", "on", "--reason", "régime de nuit")
         first = await bridged_with(ready_asterisk, waiting_id)
         await peers.call("89024", caller="0611000042", hold_s=30)
-        new_id = (await caller_in_stasis(ready_asterisk, "0611000042"))["id"]
+        new_id = (await caller_channel(ready_asterisk, "0611000042"))["id"]
         second = await bridged_with(ready_asterisk, new_id)
         assert {first.rsplit("-", 1)[0], second.rsplit("-", 1)[0]} == {
             "PJSIP/sdis10-op1",
@@ -385,7 +385,7 @@ async def test_operator_picks_a_waiting_call_and_talks_to_the_caller(
             officer(app, "pause", "sdis77-op1"), officer(app, "pause", "sdis77-op2")
         )
         await peers.call("77288", caller="0611000005", hold_s=30)
-        call_id = (await caller_in_stasis(ready_asterisk, "0611000005"))["id"]
+        call_id = (await caller_channel(ready_asterisk, "0611000005"))["id"]
         waiting = await eventually(
             lambda: waiting_calls(app, "sdis77"), what="the call in sdis77's waiting list"
         )
@@ -412,7 +412,7 @@ async def test_crisis_message_plays_to_a_new_caller_before_the_welcome(
             app, "crisis", "sdis77", "--message", "sound:tt-weasels", "--reason", "inondations"
         )
         await peers.call("77288", caller="0611000006", hold_s=30)
-        call_id = (await caller_in_stasis(ready_asterisk, "0611000006"))["id"]
+        call_id = (await caller_channel(ready_asterisk, "0611000006"))["id"]
         target = f"bridge:vcta-wait-{call_id}"
 
         def on_hold(event: dict[str, Any], kind: str) -> bool:

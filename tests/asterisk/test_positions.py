@@ -15,7 +15,7 @@ from tests.asterisk.bed import (
     AsteriskNode,
     SipPeers,
     callbacks,
-    caller_in_stasis,
+    caller_channel,
     ended_journal,
     eventually,
     in_holding_bridge,
@@ -64,7 +64,7 @@ async def test_busy_silent_and_unregistered_positions_are_skipped_for_the_next_o
     app = make_app(ready_asterisk, database, tmp_path, ring_timeout_s="3")
     async with observe(ready_asterisk) as seen, running(app):
         call = await peers.call("77288", caller="0611000001", hold_s=12)
-        call_id = (await caller_in_stasis(ready_asterisk, "0611000001"))["id"]
+        call_id = (await caller_channel(ready_asterisk, "0611000001"))["id"]
         await eventually(
             lambda: _is_talking_to(ready_asterisk, call_id, "PJSIP/sdis77-op4"),
             within=20,
@@ -109,7 +109,7 @@ async def test_caller_who_hangs_up_while_waiting_is_abandoned_and_put_on_the_cal
     app = make_app(ready_asterisk, database, tmp_path)  # no position registered at all
     async with observe(ready_asterisk) as seen, running(app):
         call = await peers.call("77288", caller="0611000002", hold_s=4)
-        call_id = (await caller_in_stasis(ready_asterisk, "0611000002"))["id"]
+        call_id = (await caller_channel(ready_asterisk, "0611000002"))["id"]
         await eventually(
             lambda: in_holding_bridge(ready_asterisk, call_id), what="the caller waiting"
         )
@@ -151,7 +151,7 @@ async def test_caller_who_hangs_up_while_a_position_rings_cancels_the_ringing(
     app = make_app(ready_asterisk, database, tmp_path, ring_timeout_s="30")
     async with observe(ready_asterisk) as seen, running(app):
         call = await peers.call("77288", caller="0611000003", hold_s=6)
-        call_id = (await caller_in_stasis(ready_asterisk, "0611000003"))["id"]
+        call_id = (await caller_channel(ready_asterisk, "0611000003"))["id"]
         ringing = await seen.wait_for(
             lambda e: (
                 e["type"] == "ChannelStateChange"
@@ -210,7 +210,7 @@ async def test_operator_who_hangs_up_ends_the_call_for_the_caller(
         started = time.monotonic()
         # The caller would stay two minutes: only Asterisk's BYE ends their sipp sooner.
         call = await peers.call("77288", caller="0611000004", hold_s=120)
-        call_id = (await caller_in_stasis(ready_asterisk, "0611000004"))["id"]
+        call_id = (await caller_channel(ready_asterisk, "0611000004"))["id"]
         await eventually(
             lambda: _is_talking_to(ready_asterisk, call_id, "PJSIP/sdis77-op1"),
             within=15,
@@ -245,13 +245,13 @@ async def test_caller_dtmf_while_waiting_and_while_talking_breaks_nothing(
     app = make_app(ready_asterisk, database, tmp_path, ring_timeout_s="12")
     async with observe(ready_asterisk) as seen, running(app):
         talking_call = await peers.call("77288", caller="0611000005", hold_s=8, dtmf=True)
-        talking_id = (await caller_in_stasis(ready_asterisk, "0611000005"))["id"]
+        talking_id = (await caller_channel(ready_asterisk, "0611000005"))["id"]
         await eventually(
             lambda: _is_talking_to(ready_asterisk, talking_id, "PJSIP/sdis77-op1"),
             what="the first caller talking to sdis77-op1",
         )
         waiting_call = await peers.call("77288", caller="0611000006", hold_s=12, dtmf=True)
-        waiting_id = (await caller_in_stasis(ready_asterisk, "0611000006"))["id"]
+        waiting_id = (await caller_channel(ready_asterisk, "0611000006"))["id"]
 
         for call_id, bridge in ((talking_id, "talk"), (waiting_id, "wait")):
             await seen.wait_for(
@@ -316,7 +316,7 @@ async def test_late_answer_within_the_ring_timeout_connects_and_after_it_goes_to
     app = make_app(ready_asterisk, database, tmp_path, ring_timeout_s="4")
     async with observe(ready_asterisk) as seen, running(app):
         call = await peers.call("77288", caller="0611000007", hold_s=14)
-        call_id = (await caller_in_stasis(ready_asterisk, "0611000007"))["id"]
+        call_id = (await caller_channel(ready_asterisk, "0611000007"))["id"]
         await eventually(
             lambda: _is_talking_to(ready_asterisk, call_id, "PJSIP/sdis77-op2"),
             within=20,

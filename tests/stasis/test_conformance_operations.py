@@ -62,6 +62,7 @@ Call = Callable[[AriClient], Awaitable[Any]]
 SAMPLE_CALLS: dict[str, Call] = {
     "asterisk.info": lambda a: a.asterisk.info(only=["build", "system"]),
     "asterisk.ping": lambda a: a.asterisk.ping(),
+    "asterisk.get_variable": lambda a: a.asterisk.get_variable("DB_KEYS(vcta_ended)"),
     "applications.list": lambda a: a.applications.list(),
     "applications.get": lambda a: a.applications.get("vcta-test"),
     "applications.subscribe": lambda a: a.applications.subscribe(
@@ -163,6 +164,7 @@ SAMPLE_CALLS: dict[str, Call] = {
 ASTERISK_OPERATION_OF: dict[str, str] = {
     "asterisk.info": "asterisk.getInfo",
     "asterisk.ping": "asterisk.ping",
+    "asterisk.get_variable": "asterisk.getGlobalVar",
     "applications.list": "applications.list",
     "applications.get": "applications.get",
     "applications.subscribe": "applications.subscribe",

@@ -239,3 +239,24 @@ def test_impossible_transition_is_refused_and_changes_nothing() -> None:
         state.call_ended("nope", 1.0)
     assert state.queue_length("sdis77") == 1
     assert state.available_count("sdis77") == 1
+
+
+def test_position_on_a_call_the_application_does_not_own_is_busy_until_it_ends() -> None:
+    state = _centre_77(2)
+    online(state, "sdis77-op1", now=10.0)
+    online(state, "sdis77-op2", now=20.0)
+
+    def status() -> PositionStatus:
+        return state.positions["sdis77-op1"].status
+
+    state.position_engaged("sdis77-op1", True, 30.0)
+    assert status() is PositionStatus.BUSY
+    arrive(state, "call", "77", at=100.0)
+    offer = next_offer(state.topology, state, "sdis77", 110.0)
+    assert offer is not None
+    assert offer.position_id == "sdis77-op2"
+    with pytest.raises(PolicyStateError):
+        state.offer_made("call", "sdis77-op1", 110.0)
+    state.position_engaged("sdis77-op1", False, 120.0)
+    assert status() is PositionStatus.AVAILABLE
+    assert state.positions["sdis77-op1"].idle_since == 120.0
