@@ -172,12 +172,29 @@ class DialplanSweep:
         self.service = service
         self.records = DialplanRecords(service.ari, service.names)
         self._lock = asyncio.Lock()
+        self._failing = False
 
     async def run(self) -> None:
+        """One sweep; a failure is logged when it starts and when it ends, not at each pass
+        (an Asterisk that cannot hold these records, such as the emulator, refuses every
+        time, and the calls go on without them)."""
         if self._lock.locked():
             return  # one sweep at a time; the next pass does what this one would
         async with self._lock:
-            await self._sweep()
+            try:
+                await self._sweep()
+            except AriError as error:
+                if not self._failing:
+                    log.warning(
+                        "cannot read the dialplan's records in AstDB; fallback calls are "
+                        "journaled once it works",
+                        extra={"error": str(error)},
+                    )
+                self._failing = True
+                return
+            if self._failing:
+                log.info("the dialplan's records in AstDB are read again")
+            self._failing = False
 
     async def _sweep(self) -> None:
         service = self.service

@@ -76,7 +76,7 @@ class Resynchroniser:
             await self._close_calls_ended_while_stopped(live)
             self._first = False
         await self._reap(live, bridges)
-        await self._sweep_dialplan_records()
+        await service.dialplan.run()
         log.info(
             "resynchronised with Asterisk",
             extra={"calls": len(service.sessions), "channels": len(live)},
@@ -90,12 +90,6 @@ class Resynchroniser:
         except AriError as error:
             log.warning("could not read end times from AstDB", extra={"error": str(error)})
             return {}
-
-    async def _sweep_dialplan_records(self) -> None:
-        try:
-            await self.service.dialplan.run()
-        except AriError as error:  # journaling fallback calls can wait for the next pass
-            log.warning("could not read AstDB", extra={"error": str(error)})
 
     def _reconcile_sessions(self, live: dict[str, Channel], ended: dict[str, float]) -> None:
         """Tell running sessions what happened to their channels while we were not told."""

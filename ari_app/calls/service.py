@@ -375,13 +375,7 @@ class CallService:
         if not self.ready or now < self._next_sweep:
             return
         self._next_sweep = now + self.settings.dialplan_sweep_s
-        self.spawn(self._quiet_sweep(), name="dialplan-sweep")
-
-    async def _quiet_sweep(self) -> None:
-        try:
-            await self.dialplan.run()
-        except AriError as error:
-            log.warning("could not read AstDB", extra={"error": str(error)})
+        self.spawn(self.dialplan.run(), name="dialplan-sweep")
 
     def _end_wrap_up(self, position_id: str) -> None:
         # It may have picked a call meanwhile: then there is no wrap-up left to end.
