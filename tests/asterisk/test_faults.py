@@ -195,8 +195,8 @@ async def test_stream_lost_mid_call_is_reconciled_when_it_is_back(
     proxy: TcpProxy,
 ) -> None:
     """The event stream goes silent (a network black hole): meanwhile an operator answers
-    and another caller hangs up. Within 10 s of its return both are known, and new calls
-    are taken."""
+    and another caller hangs up. Within 10 s of its return both are known (the hang-up with
+    its real time, not the time it was noticed), and new calls are taken."""
     dsn = proxied_app.env["ARI_APP_DATABASE_DSN"]
     await peers.position("sdis77-op1", "answer", ring_ms=3000)
     async with running(proxied_app):
@@ -216,15 +216,22 @@ async def test_stream_lost_mid_call_is_reconciled_when_it_is_back(
         await eventually(ringing_and_waiting, what="a position ringing, a caller waiting")
         proxy.stall()
 
+        gone_at: list[float] = []  # when the hang-up was first seen from outside
+
         async def answered_and_hung_up() -> bool:
             channels = {c["id"]: c for c in await ready_asterisk.channels()}
             up = any(
                 i.startswith(f"vcta-op-{answered}-") and c["state"] == "Up"
                 for i, c in channels.items()
             )
+            if abandoned not in channels and not gone_at:
+                gone_at.append(time.time())
             return up and abandoned not in channels
 
         await eventually(answered_and_hung_up, within=15, what="the answer and the hang-up")
+        # The outage goes on a while after the hang-up: a call dated when the application
+        # noticed its end would be dated at least this much too late.
+        await asyncio.sleep(4)  # sync-ok: the length of the outage, part of the scenario
         proxy.restore()
         back = time.monotonic()
         await eventually(
@@ -236,6 +243,10 @@ async def test_stream_lost_mid_call_is_reconciled_when_it_is_back(
             lambda: ended(dsn, abandoned), within=10 - (time.monotonic() - back), what="an end"
         )
         assert rows[-1]["outcome"] == "abandoned"
+        journaled_end = rows[-1]["at"].timestamp()
+        assert gone_at[0] - 2.0 <= journaled_end <= gone_at[0] + 0.5, (
+            f"ended at {journaled_end:.3f}, gone by {gone_at[0]:.3f}: not the real end"
+        )
         await peers.call("77288", caller="0644444443", hold_s=30)
         taken = (await caller_channel(ready_asterisk, "0644444443"))["id"]
         await eventually(
