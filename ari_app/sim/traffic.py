@@ -106,18 +106,19 @@ class CallerTraffic:
     async def _centre(self, centre: str, start: float, duration_s: float) -> None:
         rng = random.Random(f"{self.seed}:calls:{centre}")
         boundaries = self._boundaries(centre, duration_s)
-        while True:
-            elapsed = self.clock.now() - start
-            if elapsed >= duration_s:
-                return
-            rate = self.rate_per_s(centre, elapsed)
-            next_boundary = min(b for b in boundaries if b > elapsed)
+        # The planned time of the next arrival, from the random stream alone: a loop that
+        # runs late (a busy machine) places the same calls, late, rather than fewer of them.
+        at = 0.0
+        while at < duration_s:
+            rate = self.rate_per_s(centre, at)
+            next_boundary = min(b for b in boundaries if b > at)
             gap = rng.expovariate(rate) if rate > 0 else math.inf
-            if elapsed + gap >= next_boundary:
+            if at + gap >= next_boundary:
                 # The rate changes there; arrivals are memoryless, so start afresh from it.
-                await self.clock.sleep(next_boundary - elapsed)
+                at = next_boundary
                 continue
-            await self.clock.sleep(gap)
+            at += gap
+            await self.clock.sleep(max(0.0, start + at - self.clock.now()))
             await self._place(centre, rng)
 
     def _boundaries(self, centre: str, duration_s: float) -> list[float]:
