@@ -9,6 +9,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "ARI_APP_"
 
+PACKAGED_EXAMPLE = Path(__file__).resolve().parent / "examples" / "sdis77.toml"
+
 
 class Settings(BaseSettings):
     """Everything the application needs to know about its surroundings."""
@@ -49,7 +51,10 @@ class Settings(BaseSettings):
         default=SecretStr(""), description="Bearer token the command-line tools present."
     )
     topology_path: Path = Field(
-        default=Path("examples/sdis77.toml"), description="TOML file describing the centres."
+        # The packaged example, wherever the command runs from: a path relative to the
+        # current directory failed as soon as an operator started it elsewhere.
+        default=PACKAGED_EXAMPLE,
+        description="TOML file describing the centres (default: the packaged sdis77 example).",
     )
     spool_path: Path = Field(
         default=Path("var/journal.spool"),

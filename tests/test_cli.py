@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from ari_app.cli import main
+from ari_app.cli import build_parser, main
+from ari_app.settings import load_settings
+from ari_app.vcta import load_topology
 
 
 def test_settings_command_masks_the_secrets(
@@ -40,3 +44,27 @@ def test_module_entry_point_prints_help_without_a_command() -> None:
     )
     assert done.returncode == 2
     assert "commands" in done.stdout
+
+
+def test_the_default_topology_is_the_packaged_example_wherever_the_command_runs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("ARI_APP_TOPOLOGY_PATH", raising=False)
+    monkeypatch.chdir(tmp_path)  # not the repository: a relative default would not be found
+    path = load_settings().topology_path
+    assert path.is_absolute()
+    assert "sdis77-op1" in load_topology(path).position_by_id  # readable: the example
+
+
+def test_readme_officer_commands_run_as_pasted() -> None:
+    """Every ``ari-app`` line of README's officers' block parses (none is two commands)."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = readme.split("ari-app status ", 1)[1].split("```", 1)[0]
+    lines = ["ari-app status " + block.splitlines()[0], *block.splitlines()[1:]]
+    parser = build_parser()
+    for line in lines:
+        command = shlex.split(line.split("#", 1)[0])
+        if not command:
+            continue
+        assert command[0] == "ari-app", line
+        parser.parse_args(command[1:])
