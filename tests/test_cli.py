@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import shlex
 import subprocess
@@ -68,3 +69,34 @@ def test_readme_officer_commands_run_as_pasted() -> None:
             continue
         assert command[0] == "ari-app", line
         parser.parse_args(command[1:])
+
+
+def _commands(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> list[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    found = [(path, parser)]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found += _commands(sub, (*path, name))
+    return found
+
+
+def test_every_command_says_what_it_does_and_every_argument_has_help() -> None:
+    missing = []
+    for path, parser in _commands(build_parser())[1:]:
+        if not parser.description:
+            missing.append(f"ari-app {' '.join(path)}: no description")
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction | argparse._HelpAction):
+                continue
+            if not action.help:
+                missing.append(f"ari-app {' '.join(path)} {action.dest}: no help")
+    assert not missing, "\n".join(missing)
+
+
+def test_log_level_options_list_their_choices() -> None:
+    for path, parser in _commands(build_parser()):
+        for action in parser._actions:
+            if "--log-level" in action.option_strings:
+                assert action.choices is not None, f"ari-app {' '.join(path)} --log-level"

@@ -13,15 +13,23 @@ from ari_app.store.migrate import schema_status, upgrade
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
-        "db", help="create or upgrade the PostgreSQL schema (ARI_APP_DATABASE_DSN)"
+        "db",
+        help="create or upgrade the PostgreSQL schema (ARI_APP_DATABASE_DSN)",
+        description="Create or upgrade the PostgreSQL schema of ARI_APP_DATABASE_DSN.",
     )
     commands = parser.add_subparsers(title="database commands", metavar="ACTION", required=True)
     up = commands.add_parser(
-        "upgrade", help="apply the missing schema migrations (safe to run again)"
+        "upgrade",
+        help="apply the missing schema migrations (safe to run again)",
+        description="Apply the schema migrations the database is missing; running it again "
+        "changes nothing. A schema newer than this ari-app, or altered, is refused.",
     )
     up.set_defaults(handler=run_upgrade)
     status = commands.add_parser(
-        "status", help="show the schema version; exit 1 unless it is up to date"
+        "status",
+        help="show the schema version; exit 1 unless it is up to date",
+        description="Show the schema version and the migrations applied; exit with status 1 "
+        "unless the schema is up to date.",
     )
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.set_defaults(handler=run_status)

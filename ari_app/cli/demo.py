@@ -68,7 +68,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON only")
     parser.add_argument(
-        "--log-level", default="ERROR", help="application log level (default %(default)s)"
+        "--log-level",
+        default="ERROR",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        type=str.upper,
+        help="logging level (default %(default)s)",
     )
     parser.set_defaults(handler=run)
 
@@ -116,6 +120,4 @@ def _check(args: argparse.Namespace) -> str | None:
         return f"--surge-factor must be 1 or more, not {args.surge_factor:g}"
     if args.serve_api is not None and not 0 < args.serve_api <= 65535:
         return f"--serve-api must be a port between 1 and 65535, not {args.serve_api}"
-    if args.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        return f"--log-level must be DEBUG, INFO, WARNING or ERROR, not {args.log_level}"
     return None

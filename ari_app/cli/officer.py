@@ -22,6 +22,10 @@ from ari_app.store.commands import table
 Command = Callable[[ApiClient, argparse.Namespace], Any]
 
 
+CENTRE_HELP = "a centre id (sdis77), as 'status' lists them"
+POSITION_HELP = "a position id (sdis77-op3), as 'status UNIT' lists them"
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     status = _command(
         subparsers,
@@ -32,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     status.add_argument("unit", nargs="?", metavar="UNIT", help="a centre or virtual CTA id")
 
     aid = _command(subparsers, "mutual-aid", "switch a centre's mutual aid", _mutual_aid)
-    aid.add_argument("centre", metavar="CENTRE")
+    aid.add_argument("centre", metavar="CENTRE", help=CENTRE_HELP)
     aid.add_argument("--out", choices=("on", "off"), help="its calls may go to neighbours")
     aid.add_argument("--in", dest="in_", choices=("on", "off"), help="it takes neighbours' calls")
     _reason(aid, required=True)
@@ -40,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     divert = _command(
         subparsers, "divert", "send a centre's new calls to another centre, or stop", _divert
     )
-    divert.add_argument("centre", metavar="CENTRE")
+    divert.add_argument("centre", metavar="CENTRE", help="the centre whose calls go elsewhere")
     target = divert.add_mutually_exclusive_group(required=True)
     target.add_argument("--to", metavar="CENTRE", help="the centre that takes the calls")
     target.add_argument("--off", action="store_true", help="end the diversion")
@@ -49,25 +53,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     crisis = _command(
         subparsers, "crisis", "set or clear the message a centre's waiting callers hear", _crisis
     )
-    crisis.add_argument("centre", metavar="CENTRE")
+    crisis.add_argument("centre", metavar="CENTRE", help=CENTRE_HELP)
     message = crisis.add_mutually_exclusive_group(required=True)
     message.add_argument("--message", metavar="SOUND", help="e.g. sound:crisis/flood")
     message.add_argument("--off", action="store_true", help="clear the message")
     _reason(crisis, required=True)
 
     vcta = _command(subparsers, "virtual-cta", "activate or deactivate a virtual CTA", _vcta)
-    vcta.add_argument("vcta", metavar="VCTA")
-    vcta.add_argument("state", choices=("on", "off"))
+    vcta.add_argument("vcta", metavar="VCTA", help="a virtual CTA id, as 'status' lists them")
+    vcta.add_argument("state", choices=("on", "off"), help="on pools its centres' calls")
     _reason(vcta, required=True)
 
     for name, paused in (("pause", True), ("resume", False)):
         what = "stop offering calls to a position" if paused else "offer calls to a paused position"
         command = _command(subparsers, name, what, _pause if paused else _resume)
-        command.add_argument("position", metavar="POSITION")
+        command.add_argument("position", metavar="POSITION", help=POSITION_HELP)
         _reason(command, required=False)
 
     pick = _command(subparsers, "pick", "ring a position for a call waiting at its unit", _pick)
-    pick.add_argument("position", metavar="POSITION")
+    pick.add_argument("position", metavar="POSITION", help="the position that takes the call")
     pick.add_argument("call", metavar="CALL", help="a call id, as 'status UNIT' lists them")
 
     callbacks = _command(

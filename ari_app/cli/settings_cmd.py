@@ -10,7 +10,10 @@ from ari_app.settings import ENV_PREFIX, load_settings
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
-        "settings", help="show the effective settings (secrets masked) and exit"
+        "settings",
+        help="show the effective settings (secrets masked) and exit",
+        description="Show the settings in effect, from ARI_APP_* variables and .env, with "
+        "secrets masked.",
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.set_defaults(handler=run)

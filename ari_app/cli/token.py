@@ -12,7 +12,11 @@ from ari_app.store.tokens import ApiToken, TokenStore
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("token", help="issue, list and revoke API tokens")
+    parser = subparsers.add_parser(
+        "token",
+        help="issue, list and revoke API tokens",
+        description="Issue, list and revoke the bearer tokens of the duty officers' API.",
+    )
     commands = parser.add_subparsers(title="token commands", metavar="ACTION", required=True)
 
     create = commands.add_parser(
@@ -34,12 +38,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     create.add_argument("--json", action="store_true", help="machine-readable output")
     create.set_defaults(handler=run_create)
 
-    listing = commands.add_parser("list", help="list the tokens (never their secret)")
+    listing = commands.add_parser(
+        "list",
+        help="list the tokens (never their secret)",
+        description="List the tokens with their scopes, holder and state; a token's secret "
+        "is never shown again.",
+    )
     listing.add_argument("--active", action="store_true", help="leave out revoked tokens")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     listing.set_defaults(handler=run_list)
 
-    revoke = commands.add_parser("revoke", help="revoke a token: it stops working at once")
+    revoke = commands.add_parser(
+        "revoke",
+        help="revoke a token: it stops working at once",
+        description="Revoke a token: requests presenting it are refused from now on.",
+    )
     revoke.add_argument("id", type=int, help="the token's id, as 'token list' shows it")
     revoke.add_argument("--by", default=None, help="who revokes it (default: the system user)")
     revoke.set_defaults(handler=run_revoke)

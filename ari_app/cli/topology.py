@@ -19,7 +19,10 @@ TOPOLOGY_COMMAND_MODULES: tuple[str, ...] = ("ari_app.cli.topology_import",)
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
-        "topology", help="check topology files (centres, positions, neighbours) and import them"
+        "topology",
+        help="check topology files (centres, positions, neighbours) and import them",
+        description="Check topology files (centres, positions, neighbours) and import them "
+        "into PostgreSQL, where every instance reads them.",
     )
     parser.set_defaults(handler=lambda _args: _help(parser))
     commands = parser.add_subparsers(title="topology commands", metavar="COMMAND")
