@@ -173,11 +173,14 @@ class AsteriskNode:
             pytest.skip("this test needs an Asterisk container of its own (not a deployment)")
         return self.container.get_wrapped_container()
 
+    def _session(self) -> aiohttp.ClientSession:
+        basic = base64.b64encode(f"{ARI_USER}:{self.ari_password}".encode()).decode()
+        return aiohttp.ClientSession(headers={"Authorization": f"Basic {basic}"})
+
     async def ari(self, method: str, path: str, **params: Any) -> Any:
         """One ARI request as a test makes it (never through the application's client)."""
-        basic = base64.b64encode(f"{ARI_USER}:{self.ari_password}".encode()).decode()
         async with (
-            aiohttp.ClientSession(headers={"Authorization": f"Basic {basic}"}) as session,
+            self._session() as session,
             session.request(method, f"{self.ari_url}{path}", params=params) as answer,
         ):
             text = await answer.text()
@@ -210,10 +213,9 @@ class AsteriskNode:
 
     async def recording_file(self, name: str) -> bytes:
         """A stored recording's audio, as ARI serves it (works on a deployment too)."""
-        basic = base64.b64encode(f"{ARI_USER}:{self.ari_password}".encode()).decode()
         url = f"{self.ari_url}/recordings/stored/{name}/file"
         async with (
-            aiohttp.ClientSession(headers={"Authorization": f"Basic {basic}"}) as session,
+            self._session() as session,
             session.get(url) as answer,
         ):
             assert answer.status == 200, f"GET {url}: {answer.status}"
@@ -246,29 +248,51 @@ class AsteriskNode:
         await self.wait_ready()
 
 
+@dataclass
+class SdkContainer:
+    """A container made with the Docker SDK, shaped like testcontainers' for AsteriskNode."""
+
+    wrapped: Any
+
+    def get_wrapped_container(self) -> Any:
+        return self.wrapped
+
+
+def _free_node(carriers: int, rtp_ports: int = 400) -> AsteriskNode:
+    """An Asterisk-to-be on free ports, without its container yet."""
+    http_port = free_port()
+    sip_port, *carrier_ports = free_udp_ports(1 + carriers)
+    rtp_start = free_udp_block(rtp_ports)
+    return AsteriskNode(
+        None, http_port, sip_port, carrier_ports, rtp_start, rtp_start + rtp_ports - 1
+    )
+
+
+def container_env(node: AsteriskNode) -> dict[str, str]:
+    """What docker/asterisk/entrypoint.sh is given for ``node``'s ports and secrets."""
+    return {
+        "ARI_PASSWORD": node.ari_password,
+        "POSITION_PASSWORD": node.position_password,
+        "HTTP_PORT": str(node.http_port),
+        "SIP_PORT": str(node.sip_port),
+        "RTP_START": str(node.rtp_start),
+        "RTP_END": str(node.rtp_end),
+        "CARRIER": " ".join(f"127.0.0.1:{port}" for port in node.carrier_ports),
+    }
+
+
 @contextlib.contextmanager
 def start_asterisk(tag: str, carriers: int = 4) -> Iterator[AsteriskNode]:
     from testcontainers.core.container import DockerContainer  # noqa: PLC0415
 
-    http_port = free_port()
-    sip_port, *carrier_ports = free_udp_ports(1 + carriers)
-    rtp_start = free_udp_block(400)
-    container = (
-        DockerContainer(tag)
-        .with_kwargs(network_mode="host")
-        .with_env("ARI_PASSWORD", ARI_PASSWORD)
-        .with_env("POSITION_PASSWORD", POSITION_PASSWORD)
-        .with_env("HTTP_PORT", str(http_port))
-        .with_env("SIP_PORT", str(sip_port))
-        .with_env("RTP_START", str(rtp_start))
-        .with_env("RTP_END", str(rtp_start + 399))
-        .with_env("CARRIER", " ".join(f"127.0.0.1:{port}" for port in carrier_ports))
-    )
+    node = _free_node(carriers)
+    container = DockerContainer(tag).with_kwargs(network_mode="host")
+    for name, value in container_env(node).items():
+        container = container.with_env(name, value)
     container.start()
+    node.container = container
     try:
-        yield AsteriskNode(
-            container, http_port, sip_port, carrier_ports, rtp_start, rtp_start + 399
-        )
+        yield node
     finally:
         with contextlib.suppress(Exception):
             container.get_wrapped_container().remove(force=True)
@@ -924,16 +948,6 @@ LAB_DIR = Path(__file__).resolve().parent / "lab"
 LAB_USER, LAB_PASSWORD, LAB_APP = "ariuser", "ari-secret", "vcta-test"
 
 
-@dataclass
-class _Created:
-    """A container made with the Docker SDK, shaped like testcontainers' for AsteriskNode."""
-
-    wrapped: Any
-
-    def get_wrapped_container(self) -> Any:
-        return self.wrapped
-
-
 def _lab_etc(carrier_port: int) -> bytes:
     """The lab configuration (tests/asterisk/lab/asterisk) as a tar for /etc/asterisk.
 
@@ -964,28 +978,16 @@ def _lab_etc(carrier_port: int) -> bytes:
 def start_lab_asterisk(tag: str, carriers: int = 4) -> Iterator[AsteriskNode]:
     """The Asterisk image with the reference lab's configuration instead of asterisk/etc
     (ARI user ``ariuser``, application ``vcta-test``), on free ports."""
-    http_port = free_port()
-    sip_port, *carrier_ports = free_udp_ports(1 + carriers)
-    rtp_start = free_udp_block(400)
-    env = {
-        # The entrypoint insists on both; the lab's ari.conf has its own password.
-        "ARI_PASSWORD": ARI_PASSWORD,
-        "POSITION_PASSWORD": POSITION_PASSWORD,
-        "HTTP_PORT": str(http_port),
-        "SIP_PORT": str(sip_port),
-        "RTP_START": str(rtp_start),
-        "RTP_END": str(rtp_start + 399),
-        "CARRIER": " ".join(f"127.0.0.1:{port}" for port in carrier_ports),
-    }
+    node = _free_node(carriers)
+    # The entrypoint insists on both passwords; the lab's ari.conf has its own.
     created = docker_client().containers.create(
-        tag, network_mode="host", environment=env, detach=True
+        tag, network_mode="host", environment=container_env(node), detach=True
     )
     try:
-        created.put_archive("/etc/asterisk", _lab_etc(carrier_ports[0]))
+        created.put_archive("/etc/asterisk", _lab_etc(node.carrier_ports[0]))
         created.start()
-        yield AsteriskNode(
-            _Created(created), http_port, sip_port, carrier_ports, rtp_start, rtp_start + 399
-        )
+        node.container = SdkContainer(created)
+        yield node
     finally:
         with contextlib.suppress(Exception):
             created.remove(force=True)

@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import psycopg
@@ -22,6 +21,7 @@ from tests.asterisk.bed import (
     POSITION_PASSWORD,
     ROOT,
     AsteriskNode,
+    SdkContainer,
     SipPeers,
     docker_client,
     eventually,
@@ -32,16 +32,6 @@ from tests.asterisk.bed import (
 )
 
 COMPOSE_FILE = ROOT / "docker" / "compose.yaml"
-
-
-@dataclass
-class Wrapped:
-    """What AsteriskNode needs of a container: the Docker SDK object."""
-
-    container: Any
-
-    def get_wrapped_container(self) -> Any:
-        return self.container
 
 
 def compose_command() -> list[str]:
@@ -95,7 +85,7 @@ def platform() -> Iterator[Platform]:
         assert up.returncode == 0, up.stderr
         asterisk = client.containers.get(f"{project}_asterisk_1")
         node = AsteriskNode(
-            Wrapped(asterisk), http_port, sip_port, [carrier_port], rtp_start, rtp_start + 199
+            SdkContainer(asterisk), http_port, sip_port, [carrier_port], rtp_start, rtp_start + 199
         )
         yield Platform(project, env, node, api_port, pg_port)
     finally:
