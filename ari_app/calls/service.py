@@ -260,21 +260,26 @@ class CallService:
         if position is None:
             return
         now = self.clock.now()
+        live = self.policy.positions[position.id]
+        changed = False
         if channel_ids is not None:
-            self.policy.position_engaged(position.id, self.engaged(channel_ids), now)
-        online = state == "online"
+            engaged = self.engaged(channel_ids)
+            changed = live.engaged != engaged
+            self.policy.position_engaged(position.id, engaged, now)
         # Asterisk sends EndpointStateChange on every channel change of the endpoint, not only
-        # when it registers or goes away: only a change of reachability is worth a log line.
-        if state is None or self.policy.positions[position.id].online == online:
+        # when it registers or goes away: only a change of reachability is worth a log line,
+        # and only a change of either is worth a distribution pass.
+        online = state == "online"
+        if state is not None and live.online != online:
+            if online:
+                self.policy.position_online(position.id, now)
+                log.info("position online", extra={"position": position.id})
+            else:
+                self.policy.position_offline(position.id, now)
+                log.info("position offline", extra={"position": position.id})
+            changed = True
+        if changed:
             self.policy_changed()
-            return
-        if online:
-            self.policy.position_online(position.id, now)
-            log.info("position online", extra={"position": position.id})
-        else:
-            self.policy.position_offline(position.id, now)
-            log.info("position offline", extra={"position": position.id})
-        self.policy_changed()
 
     def engaged(self, channel_ids: list[str]) -> bool:
         """A position whose endpoint has a channel that is none of ours is on a call the
