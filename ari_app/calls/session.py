@@ -276,9 +276,12 @@ class CallSession:
         assert isinstance(item, Begin)
         host = self.host
         now = host.clock.now()
+        # Stamped with the channel's creation, the moment the policy counts waits from, so
+        # that the journal's waits and the policy's delays (last resort) agree.
         self._journal(
             JournalKind.ARRIVED,
             details={"routing_key": self.routing_key, "channel_id": self.call_id},
+            at=self.arrived_at,
         )
         if self.call_id not in host.policy.calls:
             decision = route_call(host.topology, host.policy, self.routing_key, now)
