@@ -65,6 +65,10 @@ class AsteriskApi(_Resource):
         found = await self._transport.fetch(ops.ASTERISK_GET_VAR, Variable, {"variable": variable})
         return found.value
 
+    async def set_variable(self, variable: str, value: str) -> None:
+        """Set a global variable (the dialplan reads it with ``${NAME}``)."""
+        await self._transport.send(ops.ASTERISK_SET_VAR, {"variable": variable, "value": value})
+
 
 class ApplicationsApi(_Resource):
     """``/applications``: Stasis applications and their subscriptions."""
@@ -86,6 +90,17 @@ class ApplicationsApi(_Resource):
             ops.APPLICATIONS_SUBSCRIBE,
             Application,
             {"applicationName": application_name, "eventSource": event_source},
+        )
+
+    async def filter_events(self, application_name: str, allowed: Names) -> Application:
+        """Send the application only events of the types ``allowed`` (an empty list: all).
+        Asterisk keeps the filter while the application exists."""
+        types = [allowed] if isinstance(allowed, str) else list(allowed)
+        return await self._transport.fetch(
+            ops.APPLICATIONS_FILTER,
+            Application,
+            {"applicationName": application_name},
+            body={"allowed": [{"type": kind} for kind in types], "disallowed": []},
         )
 
     async def unsubscribe(self, application_name: str, event_source: Names) -> Application:
@@ -503,6 +518,11 @@ class AriClient:
         self.endpoints = EndpointsApi(self._transport)
         self.recordings = RecordingsApi(self._transport)
         self.playbacks = PlaybacksApi(self._transport)
+
+    @property
+    def requests(self) -> int:
+        """REST requests sent so far."""
+        return self._transport.requests
 
     async def close(self) -> None:
         """Release the HTTP connections; further calls raise ``AriConnectionError``."""

@@ -13,9 +13,9 @@ import json
 from collections.abc import Mapping
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Union, cast
 
-from pydantic import ValidationError
+from pydantic import Discriminator, PrivateAttr, TypeAdapter, ValidationError
 
 from ari_app.stasis.models import (
     AriModel,
@@ -39,6 +39,14 @@ class Message(AriModel):
 
     type: str
     asterisk_id: str | None = None
+    # The hash of the message as received (0 when built otherwise): copies that Asterisk
+    # sends once per matching subscription are byte-identical, so they share it.
+    _digest: int = PrivateAttr(default=0)
+
+    @property
+    def digest(self) -> int:
+        """A hash of the message as received, else of its content."""
+        return self._digest or hash(self.model_dump_json())
 
 
 class Event(Message):
@@ -533,6 +541,14 @@ MESSAGE_MODELS: Mapping[str, type[Message]] = MappingProxyType(
 """Every known message type, by its ``type``."""
 
 
+# One pass in pydantic's core for the known types (JSON decoding, the choice of model by
+# ``type`` and validation together); anything it refuses takes the slow path of
+# ``parse_event``, which says precisely why or returns an ``UnknownEvent``.
+_KNOWN_MESSAGE: TypeAdapter[Message] = TypeAdapter(
+    cast(Any, Annotated[Union[tuple(MESSAGE_MODELS.values())], Discriminator("type")])  # noqa: UP007
+)
+
+
 class MalformedEvent(ValueError):
     """A websocket message that is not a usable ARI message; ``str()`` says why."""
 
@@ -544,6 +560,13 @@ def parse_event(message: str | bytes) -> Message | UnknownEvent:
     the raw JSON. Raises ``MalformedEvent`` when the message is not a JSON object
     with a string ``type``, or when a known type lacks a field or has a wrong one.
     """
+    try:
+        event = _KNOWN_MESSAGE.validate_json(message)
+    except ValidationError:
+        pass
+    else:
+        event._digest = hash(message)
+        return event
     try:
         data = json.loads(message)
     except (ValueError, UnicodeDecodeError) as error:

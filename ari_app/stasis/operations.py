@@ -29,6 +29,9 @@ class Operation:
     path: str
     query: tuple[str, ...] = field(default=(), kw_only=True)
     body: str | None = field(default=None, kw_only=True)
+    # True where Asterisk reads the JSON body itself as the parameter (eventFilter), rather
+    # than the parameter under its name ({"variables": {...}} for originate).
+    whole_body: bool = field(default=False, kw_only=True)
 
     @property
     def name(self) -> str:
@@ -89,6 +92,9 @@ ASTERISK_PING = Operation("asterisk", "ping", "GET", "/asterisk/ping")
 ASTERISK_GET_VAR = Operation(
     "asterisk", "getGlobalVar", "GET", "/asterisk/variable", query=("variable",)
 )
+ASTERISK_SET_VAR = Operation(
+    "asterisk", "setGlobalVar", "POST", "/asterisk/variable", query=("variable", "value")
+)
 
 # --- applications -----------------------------------------------------------------------
 APPLICATIONS_LIST = Operation("applications", "list", "GET", "/applications")
@@ -99,6 +105,14 @@ APPLICATIONS_SUBSCRIBE = Operation(
     "POST",
     "/applications/{applicationName}/subscription",
     query=("eventSource",),
+)
+APPLICATIONS_FILTER = Operation(
+    "applications",
+    "filter",
+    "PUT",
+    "/applications/{applicationName}/eventFilter",
+    body="filter",
+    whole_body=True,
 )
 APPLICATIONS_UNSUBSCRIBE = Operation(
     "applications",

@@ -71,6 +71,7 @@ class RestTransport:
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
+        self.requests = 0  # sent, answered or not: for metrics
 
     async def close(self) -> None:
         """Close the pooled connections; later requests raise ``AriConnectionError``."""
@@ -135,9 +136,10 @@ class RestTransport:
         if body is not None:
             if operation.body is None:
                 raise ValueError(f"{operation.name} takes no request body")
-            json_body = {operation.body: dict(body)}
+            json_body = dict(body) if operation.whole_body else {operation.body: dict(body)}
         url = URL(self._base + path, encoded=True)
         session = self._session_for_request()
+        self.requests += 1
         started = time.monotonic()
         try:
             async with session.request(
