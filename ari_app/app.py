@@ -27,7 +27,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from ari_app.api import StoreModeHistory, build_api, serve_api
 from ari_app.api.metrics import MetricsJournal
-from ari_app.calls.config import CallSettings
+from ari_app.calls.config import CallSettings, Recording
 from ari_app.calls.running import call_handling
 from ari_app.clock import real_clock
 from ari_app.settings import Settings
@@ -126,6 +126,11 @@ async def run_application(settings: Settings, stop: asyncio.Event) -> None:
     dsn = settings.database_dsn.get_secret_value()
     settings.spool_path.parent.mkdir(parents=True, exist_ok=True)
     log.info("store", extra={"database": describe_dsn(dsn)})
+    if settings.recording is Recording.OFF:
+        log.warning(
+            "calls are not recorded (ARI_APP_RECORDING=off): the centre's own recorder"
+            " must take every call"
+        )
     async with contextlib.AsyncExitStack() as stack:
         pool, reachable = await stack.enter_async_context(store_pool(dsn))
         topology = await choose_topology(pool, reachable, settings.topology_path)
@@ -153,6 +158,8 @@ async def run_application(settings: Settings, stop: asyncio.Event) -> None:
                     app_name=settings.app_name,
                     ring_timeout_s=settings.ring_timeout_s,
                     wrap_up_s=settings.wrap_up_s,
+                    recording=settings.recording,
+                    ari_connections=settings.ari_max_connections,
                 ),
                 open_calls=JournalOpenCalls(journal, CallHistory(pool)),
             )

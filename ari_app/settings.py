@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ari_app.calls.config import Recording
+
 ENV_PREFIX = "ARI_APP_"
 
 PACKAGED_EXAMPLE = Path(__file__).resolve().parent / "examples" / "sdis77.toml"
@@ -65,6 +67,22 @@ class Settings(BaseSettings):
     )
     wrap_up_s: float = Field(
         default=10.0, ge=0, le=600, description="Pause after a call before a position is offered."
+    )
+    ari_max_connections: int = Field(
+        default=50,
+        ge=1,
+        le=1000,
+        description=(
+            "Most HTTP connections to ARI at once; keep it under sessionlimit in Asterisk's"
+            " http.conf (100 unless set), which also counts the event websocket."
+        ),
+    )
+    recording: Recording = Field(
+        default=Recording.DIALPLAN,
+        description=(
+            "Who records every call: dialplan (MixMonitor on the caller's channel, the"
+            " cheapest), bridge (the application over ARI), off (the centre's own recorder)."
+        ),
     )
     log_level: str = Field(
         default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$", description="Logging level."

@@ -6,6 +6,7 @@ import configparser
 import re
 from pathlib import Path
 
+from ari_app.calls.config import RECORD_VARIABLE
 from ari_app.settings import Settings
 from ari_app.vcta import load_topology
 
@@ -83,3 +84,24 @@ def test_every_caller_carries_the_hangup_handler_before_entering_the_application
     carrier = carrier.split("\n[", 1)[0]
     app = Settings.model_fields["app_name"].default
     assert carrier.index("hangup_handler_push)=vcta-hangup,s,1") < carrier.index(f"Stasis({app},")
+
+
+def test_the_application_opens_fewer_ari_connections_than_asterisk_accepts() -> None:
+    http = (ETC / "http.conf").read_text()
+    found = re.search(r"^sessionlimit = (\d+)$", http, re.MULTILINE)
+    assert found is not None, "http.conf sets no sessionlimit"
+    limit = int(found.group(1))
+    # The event websocket and an administrator's requests count against the same limit.
+    assert Settings.model_fields["ari_max_connections"].default < min(limit, 100) - 1
+
+
+def test_every_caller_is_recorded_by_the_dialplan_while_the_application_says_so() -> None:
+    dialplan = (ETC / "extensions.conf").read_text()
+    carrier = dialplan.split("[from-carrier]", 1)[1].split("\n[", 1)[0]
+    app = Settings.model_fields["app_name"].default
+    record = carrier.index(f'ExecIf($["${{{RECORD_VARIABLE}}}" != "no"]?MixMonitor(')
+    assert record < carrier.index(f"Stasis({app},")
+    # Named by the call id, among ARI's stored recordings.
+    assert "MixMonitor(${ASTSPOOLDIR}/recording/${UNIQUEID}.wav)" in carrier
+    assert re.search(rf"^{RECORD_VARIABLE} = yes$", dialplan, re.MULTILINE)
+    assert "require = app_mixmonitor.so" in (ETC / "modules.conf").read_text()

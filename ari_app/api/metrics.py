@@ -191,6 +191,9 @@ class LiveStateCollector:
             "ari_app_ari_events", "ARI events handled (duplicates included).", value=stats.events
         )
         yield CounterMetricFamily(
+            "ari_app_ari_requests", "ARI REST requests sent.", value=self.calls.ari_requests
+        )
+        yield CounterMetricFamily(
             "ari_app_policy_moves", "Calls moved by the mutual-aid passes.", value=stats.moves
         )
 

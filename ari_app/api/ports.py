@@ -45,6 +45,11 @@ class CallControl(Protocol):
     @property
     def stats(self) -> ServiceStats: ...
 
+    @property
+    def ari_requests(self) -> int:
+        """ARI REST requests sent so far."""
+        ...
+
     def snapshot(self) -> tuple[UnitSnapshot, ...]:
         """Every unit as duty officers see it, now."""
         ...

@@ -3,6 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Recording(StrEnum):
+    """Who records each call (docs/calls.md, "Recording")."""
+
+    DIALPLAN = "dialplan"  # MixMonitor on the caller's channel, started by the dialplan
+    BRIDGE = "bridge"  # the application records the talk bridge over ARI
+    OFF = "off"  # the centre's own recorder takes every call
+
+
+RECORD_VARIABLE = "VCTA_RECORD"
+"""The dialplan global telling extensions.conf to start MixMonitor ("yes") or not ("no");
+the application sets it at each connection to Asterisk."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +31,11 @@ class CallSettings:
     # Longest announcement; a playback that never reports its end is stopped after this.
     playback_guard_s: float = 60.0
     recording_format: str = "wav"
+    # HTTP connections to ARI at most: Asterisk refuses those past http.conf's sessionlimit
+    # (100 unless set, the event websocket included), and a refused request is a retry.
+    ari_connections: int = 50
+    # The emulator has no MixMonitor: recording over ARI is what works everywhere.
+    recording: Recording = Recording.BRIDGE
     policy_interval_s: float = 1.0  # how often waiting calls are considered for mutual aid
     # How often calls the dialplan fallback handled alone are looked for in AstDB.
     dialplan_sweep_s: float = 10.0

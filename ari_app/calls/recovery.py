@@ -18,6 +18,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
+from ari_app.calls.config import RECORD_VARIABLE, Recording
 from ari_app.calls.journal import CallOutcome, JournalEntry, JournalKind
 from ari_app.calls.marks import QUEUE_VARIABLE, QueueMark
 from ari_app.calls.session import ChannelsGone, Resume, SessionState
@@ -29,6 +30,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+EVENTS_USED = (
+    "StasisStart",
+    "StasisEnd",
+    "ChannelDestroyed",
+    "PlaybackFinished",
+    "EndpointStateChange",
+    "ApplicationReplaced",
+)
+"""The event types the call handling acts on. Asterisk is asked to send only these: an
+endpoint-subscribed application otherwise gets every event of every phone's channels (some
+130 per call, most of them ChannelVarset), each one parsed and dropped."""
+
 
 class Resynchroniser:
     """Reads Asterisk's state and brings the service in line with it."""
@@ -36,6 +49,7 @@ class Resynchroniser:
     def __init__(self, service: CallService) -> None:
         self.service = service
         self._first = True
+        self._filter_refused = False
 
     async def run(self) -> None:
         service = self.service
@@ -47,6 +61,8 @@ class Resynchroniser:
             await ari.applications.subscribe(
                 service.settings.app_name, [f"endpoint:{tech}" for tech in techs]
             )
+        await self._filter_events()
+        await self._tell_dialplan_recording()
         endpoints, channels, bridges = await asyncio.gather(
             ari.endpoints.list(), ari.channels.list(), ari.bridges.list()
         )
@@ -90,6 +106,30 @@ class Resynchroniser:
         except AriError as error:
             log.warning("could not read end times from AstDB", extra={"error": str(error)})
             return {}
+
+    async def _filter_events(self) -> None:
+        """Ask Asterisk for the events used only; without it (an older Asterisk) every event
+        still comes and the unused ones are dropped here, at a cost."""
+        try:
+            await self.service.ari.applications.filter_events(
+                self.service.settings.app_name, EVENTS_USED
+            )
+        except AriError as error:
+            if not self._filter_refused:
+                log.warning(
+                    "Asterisk refused the event filter; every event of the application's"
+                    " channels will be received and the unused ones dropped",
+                    extra={"error": str(error)},
+                )
+            self._filter_refused = True
+        else:
+            self._filter_refused = False
+
+    async def _tell_dialplan_recording(self) -> None:
+        """The dialplan starts MixMonitor on each new caller while this global says yes. Set
+        at every connection: an Asterisk restarted since reads extensions.conf's default."""
+        wanted = "yes" if self.service.settings.recording is Recording.DIALPLAN else "no"
+        await self.service.ari.asterisk.set_variable(RECORD_VARIABLE, wanted)
 
     def _reconcile_sessions(self, live: dict[str, Channel], ended: dict[str, float]) -> None:
         """Tell running sessions what happened to their channels while we were not told."""

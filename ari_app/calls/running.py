@@ -15,9 +15,6 @@ from ari_app.clock import Clock
 from ari_app.stasis import AriClient, AriConfig, EventStream
 from ari_app.vcta import Modes, PolicyState, Topology
 
-# Many calls at once mean many concurrent requests; Asterisk's http.conf allows far more.
-MAX_ARI_CONNECTIONS = 128
-
 
 @contextlib.asynccontextmanager
 async def call_handling(
@@ -32,7 +29,7 @@ async def call_handling(
     open_calls: OpenCalls | None = None,
 ) -> AsyncIterator[CallService]:
     """The call service, running (connecting to Asterisk in the background) while in use."""
-    ari = AriClient(ari_config, max_connections=MAX_ARI_CONNECTIONS)
+    ari = AriClient(ari_config, max_connections=settings.ari_connections)
     stream = EventStream(ari_config, settings.app_name)
     service = CallService(
         ari=ari,

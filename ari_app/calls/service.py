@@ -178,6 +178,11 @@ class CallService:
         self.ready = True
         self.policy_changed()
 
+    @property
+    def ari_requests(self) -> int:
+        """ARI REST requests sent so far."""
+        return self.ari.requests
+
     def dispatch(self, event: Event) -> None:
         """Hand one event to whoever it concerns; never awaits."""
         self.stats.events += 1
@@ -204,7 +209,7 @@ class CallService:
         """Asterisk sends an endpoint-subscribed application every event of the endpoint's
         channels once per matching subscription: the copies are identical."""
         # A 64-bit hash of the whole event: copies are byte-identical, distinct events differ.
-        key = hash(event.model_dump_json())
+        key = event.digest
         if key in self._recent:
             return True
         self._recent[key] = None

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 
-from ari_app.calls.config import CallSettings
+from ari_app.calls.config import CallSettings, Recording
 from ari_app.calls.ids import CallNames
 from ari_app.calls.journal import CallOutcome, Journal, JournalEntry, JournalKind, JournalValue
 from ari_app.calls.marks import QUEUE_VARIABLE, QueueMark
@@ -322,7 +322,9 @@ class CallSession:
             host.policy.call_waiting(self.call_id, host.clock.now())
         self.state = SessionState.WAITING
         self._journal(JournalKind.WAITING)
-        log.info("call waiting", extra={"call_id": self.call_id, "unit": call.unit})
+        # The routing line said where it waits: this one is for debugging only, as is each
+        # offer; INFO keeps a call's milestones (routed, moved, connected, ended, failures).
+        log.debug("call waiting", extra={"call_id": self.call_id, "unit": call.unit})
         crisis = host.policy.modes.of(call.home_centre).crisis_message
         self.playlist = [*([crisis] if crisis else []), self._unit().announcements.welcome]
         host.policy_changed()
@@ -479,7 +481,7 @@ class CallSession:
         self._journal(
             JournalKind.PICKED if item.picked else JournalKind.OFFERED, reason=offer.reason
         )
-        log.info(
+        log.debug(
             "offering call",
             extra={"call_id": self.call_id, "position": offer.position_id, "leg": leg_id},
         )
@@ -589,7 +591,7 @@ class CallSession:
         self._cancel_timers()
         await self._stop_waiting_media()
         recording = host.names.recording(self.call_id)
-        recorded = await self._try(
+        recorded = host.settings.recording is Recording.BRIDGE and await self._try(
             lambda: host.ari.bridges.record(
                 talk,
                 recording,
@@ -599,6 +601,8 @@ class CallSession:
                 terminate_on="none",
             )
         )
+        # With MixMonitor the dialplan records under the same name, from the call's start.
+        recorded = recorded or host.settings.recording is Recording.DIALPLAN
         self._journal(
             JournalKind.CONNECTED,
             position=position_id,
