@@ -9,8 +9,8 @@ follows the live feed (``live``) at /dashboard/events.
 from __future__ import annotations
 
 import logging
-import mimetypes
 from importlib import resources
+from pathlib import PurePath
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -51,14 +51,22 @@ class SignIn(BaseModel):
     token: str = Field(min_length=1, max_length=500, pattern=r"^[^\x00-\x1f\x7f]*$")
 
 
+# Named here rather than guessed from the host's MIME tables, which differ between systems.
+MEDIA_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+}
+
+
 def static_files() -> dict[str, tuple[bytes, str]]:
-    """The page's files by name, read once from the package."""
+    """The page's files by name, read once from the package (nothing else is served)."""
     files: dict[str, tuple[bytes, str]] = {}
     for entry in (resources.files("ari_app.api") / "static").iterdir():
-        if entry.is_file() and not entry.name.startswith("."):
-            kind = mimetypes.guess_type(entry.name)[0] or "application/octet-stream"
-            if kind.startswith("text/") or kind == "application/javascript":
-                kind += "; charset=utf-8"
+        kind = MEDIA_TYPES.get(PurePath(entry.name).suffix)
+        if entry.is_file() and kind is not None:
             files[entry.name] = (entry.read_bytes(), kind)
     return files
 

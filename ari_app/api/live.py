@@ -4,7 +4,7 @@ One ``LiveFeed`` per application reads the board every ``tick_s`` while at least
 listens (so its cost does not grow with the number of pages), keeps the last board and a
 version number, and wakes the streams when the board changed. Each stream sends the whole
 board when it opens (``event: board``: the page resynchronises on every reconnection), then
-at most one ``event: patch`` per ``min_interval_s`` holding only the units, positions,
+at most one ``event: patch`` per ``min_interval_s`` (1 s) holding only the units, positions,
 waiting lists and flows that differ from what that page was last sent. Nothing in the board
 moves by the mere passing of time (ages are computed by the page), so a quiet centre costs
 nothing. A comment line every ``keepalive_s`` lets both ends notice a dead connection.
@@ -156,7 +156,9 @@ class LiveFeed:
             sent = self.refresh()
             await self._write(response, event("board", _unkeyed(sent)))
             sent_version = self.version
-            last_sent = loop.time()
+            # The board on opening is a resynchronisation, not an update: the first change
+            # after it goes out at once.
+            last_sent = -self.min_interval_s
             while not self._closing.is_set():
                 changed = self._changed
                 if self.version == sent_version:
