@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 Keyed = dict[str, Any]
 SECTIONS_BY_ID = ("units", "positions")
+KEPT_VERSIONS = 64  # a page further behind than this gets the whole board again
 
 
 def keyed(board: dict[str, Any]) -> Keyed:
@@ -93,6 +94,11 @@ class LiveFeed:
         self._listeners = 0
         self._someone_listens = asyncio.Event()
         self._closing = asyncio.Event()
+        self._read_at = 0.0
+        self._board_event: bytes | None = None
+        # Boards by version (the last few), and the patches from each to the current one.
+        self._boards: dict[int, Keyed] = {}
+        self._patch_events: dict[int, bytes | None] = {}
         self.sent_messages = 0  # counted for the benchmark and the tests
         self.sent_bytes = 0
 
@@ -108,11 +114,40 @@ class LiveFeed:
         current = keyed(board.model_dump(mode="json"))
         changed = self._board is None or patch(self._board, current) is not None
         self._board = current  # always: its time is the latest even when nothing else moved
+        self._read_at = asyncio.get_running_loop().time()
+        self._board_event = None
+        self._patch_events.clear()
         if changed:
             self.version += 1
+            self._boards[self.version] = current
+            for old in [v for v in self._boards if v < self.version - KEPT_VERSIONS]:
+                del self._boards[old]
             wake, self._changed = self._changed, asyncio.Event()
             wake.set()
         return current
+
+    def _fresh_board_event(self) -> bytes:
+        """The whole board as an event, read again only when older than a tick: pages
+        opening together (after a restart, all of them) share one read and one encoding."""
+        if self._board is None or asyncio.get_running_loop().time() - self._read_at > self.tick_s:
+            self.refresh()
+        if self._board_event is None:
+            assert self._board is not None
+            self._board_event = event("board", _unkeyed(self._board))
+        return self._board_event
+
+    def _patch_event(self, sent_version: int) -> bytes | None:
+        """What changed since version ``sent_version``, as an event; pages in step share it."""
+        if sent_version not in self._patch_events:
+            assert self._board is not None
+            sent = self._boards.get(sent_version)
+            changes = patch(sent, self._board) if sent is not None else None
+            if sent is None:
+                changes = _unkeyed(self._board)  # too far behind: the whole board again
+            self._patch_events[sent_version] = (
+                None if changes is None else event("board" if sent is None else "patch", changes)
+            )
+        return self._patch_events[sent_version]
 
     async def run(self) -> None:
         """Read the board while pages listen; sample queue lengths for the chart otherwise."""
@@ -153,8 +188,7 @@ class LiveFeed:
         self._someone_listens.set()
         loop = asyncio.get_running_loop()
         try:
-            sent = self.refresh()
-            await self._write(response, event("board", _unkeyed(sent)))
+            await self._write(response, self._fresh_board_event())
             sent_version = self.version
             # The board on opening is a resynchronisation, not an update: the first change
             # after it goes out at once.
@@ -180,13 +214,11 @@ class LiveFeed:
                         closing.cancel()
                     if self._closing.is_set():
                         break
-                current, sent_version = self._board, self.version
-                assert current is not None
-                changes = patch(sent, current)
-                if changes is not None:
-                    await self._write(response, event("patch", changes))
+                message = self._patch_event(sent_version)
+                sent_version = self.version
+                if message is not None:
+                    await self._write(response, message)
                     last_sent = loop.time()
-                sent = current
         except ConnectionResetError:
             pass  # the page went away: nothing to tell anyone
         finally:
