@@ -26,6 +26,7 @@ from prometheus_client import CollectorRegistry
 from psycopg_pool import AsyncConnectionPool
 
 from ari_app.api import StoreModeHistory, build_api, serve_api
+from ari_app.api.activity import Activity, ActivityJournal
 from ari_app.api.metrics import MetricsJournal
 from ari_app.calls.config import CallSettings, Recording
 from ari_app.calls.running import call_handling
@@ -142,6 +143,8 @@ async def run_application(settings: Settings, stop: asyncio.Event) -> None:
         await recorder.start()
         stack.push_async_callback(recorder.stop)
         registry = CollectorRegistry()
+        activity = Activity()  # the last hour the dashboard shows, counted from the journal
+        clock = real_clock()
         service = await stack.enter_async_context(
             call_handling(
                 ari_config=AriConfig(
@@ -151,9 +154,9 @@ async def run_application(settings: Settings, stop: asyncio.Event) -> None:
                 ),
                 topology=topology,
                 modes=modes,
-                journal=MetricsJournal(journal, registry),
+                journal=MetricsJournal(ActivityJournal(journal, activity), registry),
                 recorder=recorder,
-                clock=real_clock(),
+                clock=clock,
                 settings=CallSettings(
                     app_name=settings.app_name,
                     ring_timeout_s=settings.ring_timeout_s,
@@ -171,6 +174,8 @@ async def run_application(settings: Settings, stop: asyncio.Event) -> None:
             registry=registry,
             callbacks=CallbackStore(pool),
             journal_stats=journal.stats,
+            activity=activity,
+            clock=clock,
         )
         try:
             served = await stack.enter_async_context(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -10,13 +12,18 @@ from dataclasses import dataclass
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from ari_app.api.activity import Activity
+from ari_app.api.dashboard import add_dashboard
 from ari_app.api.errors import BODY_LIMIT, error_middleware
 from ari_app.api.framework import ApiDependencies, endpoint
+from ari_app.api.live import LiveFeed
 from ari_app.api.metrics import LiveStateCollector
 from ari_app.api.openapi import openapi_document
 from ari_app.api.ports import CallbackList, CallControl, ModeHistory, TokenVerifier
 from ari_app.api.probes import OPENAPI_KEY
 from ari_app.api.routes import ROUTES
+from ari_app.api.sessions import DashboardSessions
+from ari_app.clock import Clock, real_clock
 from ari_app.store.journal import JournalStats
 
 log = logging.getLogger(__name__)
@@ -34,12 +41,18 @@ def build_api(
     callbacks: CallbackList | None = None,
     journal_stats: Callable[[], JournalStats] | None = None,
     store_timeout_s: float = 5.0,
+    activity: Activity | None = None,
+    clock: Clock | None = None,
+    sessions: DashboardSessions | None = None,
+    feed_tick_s: float = 0.25,
 ) -> web.Application:
-    """The API over ``calls``, checking tokens with ``tokens``.
+    """The API over ``calls``, checking tokens with ``tokens``, and the dashboard.
 
     ``registry`` is served at /metrics, with the live state's gauges added to it (give the
     registry the ``MetricsJournal`` counts into, so its counters are served too).
-    Without ``callbacks`` (no database) the callback routes answer 503.
+    Without ``callbacks`` (no database) the callback routes answer 503. ``activity`` is what
+    an ``ActivityJournal`` counts into (the last hour the dashboard shows; empty without
+    one); ``clock`` is the call handling's (the real one by default).
     """
     registry.register(LiveStateCollector(calls, journal_stats))
     deps = ApiDependencies(
@@ -49,6 +62,9 @@ def build_api(
         registry=registry,
         callbacks=callbacks,
         store_timeout_s=store_timeout_s,
+        activity=activity if activity is not None else Activity(),
+        clock=clock if clock is not None else real_clock(),
+        sessions=sessions if sessions is not None else DashboardSessions(),
     )
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
     app[BODY_LIMIT] = MAX_BODY_BYTES
@@ -56,9 +72,25 @@ def build_api(
     for route in ROUTES:
         app.router.add_route(route.method, route.path, endpoint(route, deps))
 
+    feed = LiveFeed(calls, deps.activity, deps.clock, tick_s=feed_tick_s)
+    add_dashboard(app, deps, feed)
+
+    async def live_feed(_app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.get_running_loop().create_task(feed.run(), name="api:live-feed")
+        yield
+        feed.close()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    async def end_streams(_app: web.Application) -> None:
+        feed.close()  # open event streams end now rather than hold the shutdown up
+
     async def close(_app: web.Application) -> None:
         await deps.close()
 
+    app.cleanup_ctx.append(live_feed)
+    app.on_shutdown.append(end_streams)
     app.on_cleanup.append(close)
     return app
 

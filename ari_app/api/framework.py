@@ -21,8 +21,11 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, ValidationError
 
+from ari_app.api.activity import Activity
 from ari_app.api.errors import ApiError, error_response, json_response, validation_error
 from ari_app.api.ports import CallbackList, CallControl, Grant, ModeHistory, TokenVerifier
+from ari_app.api.sessions import DashboardSessions
+from ari_app.clock import Clock, real_clock
 from ari_app.store.errors import DatabaseUnreachable, SchemaError
 
 log = logging.getLogger(__name__)
@@ -49,6 +52,9 @@ class ApiDependencies:
     tokens: TokenVerifier
     history: ModeHistory
     registry: CollectorRegistry
+    activity: Activity = field(default_factory=Activity)
+    clock: Clock = field(default_factory=real_clock)
+    sessions: DashboardSessions | None = None
     callbacks: CallbackList | None = None
     # A token check or store read taking longer is answered 503.
     store_timeout_s: float = 5.0
@@ -188,7 +194,13 @@ async def authenticate(request: web.Request, deps: ApiDependencies) -> Grant:
     header = request.headers.get("Authorization", "")
     challenge = {"WWW-Authenticate": 'Bearer realm="ari-app"'}
     scheme, _, token = header.strip().partition(" ")
-    if not header:
+    cookie = deps.sessions.token_of(request) if deps.sessions is not None else None
+    if not header and cookie is not None:
+        # The dashboard's session: the same token, from its cookie, with CSRF checks.
+        assert deps.sessions is not None
+        deps.sessions.check_change(request, cookie)
+        scheme, token = "bearer", cookie
+    elif not header:
         raise ApiError(
             401,
             "missing_token",

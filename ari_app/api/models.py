@@ -262,3 +262,117 @@ class CallbackState(Answer):
 
 class Callbacks(Answer):
     callbacks: list[CallbackState]
+
+
+# -- the dashboard's board -----------------------------------------------------------------
+
+
+class BoardUnit(Answer):
+    """A unit as the national board shows it.
+
+    Nothing here changes with the mere passing of time (ages are computed by the page from
+    ``oldest_arrived_at`` and the board's ``at``), so the live feed sends a unit again only
+    when something about it really changed.
+    """
+
+    id: str
+    kind: UnitKind
+    name: str
+    members: list[str]
+    departments: list[str] = Field(description="Departments of its centres (for the map).")
+    in_service: bool
+    served_by: str
+    queue_length: int
+    oldest_arrived_at: datetime | None = Field(description="Arrival of its oldest waiting call.")
+    free_positions: int
+    busy_positions: int
+    positions: int
+    saturated: bool
+    saturation_reason: str
+    modes: list[CentreModesState]
+    overflow_held: int = Field(description="Calls it holds now for other units (helping).")
+    overflow_cap: int
+    reserve: int
+    max_queue: int
+    max_wait_s: float
+    queue_state: QueueState
+    helped_out_now: int = Field(description="Its callers held by other units now (helped).")
+    helped_out_60min: int = Field(description="Calls moved away by mutual aid or last resort.")
+    helped_in_60min: int = Field(description="Calls it took by mutual aid or last resort.")
+    answered_15s_share_15min: float | None = Field(
+        description="Share of its callers answered within 15 s (answered or abandoned in the "
+        "last 15 minutes); null when there were none."
+    )
+    answered_15s_share_60min: float | None
+
+
+class BoardPosition(Answer):
+    id: str
+    centre: str
+    unit: str = Field(description="The unit the position serves now.")
+    status: PositionStatus
+    call_id: str | None
+
+
+class BoardCall(Answer):
+    """A waiting call as the centre page shows it."""
+
+    call_id: str
+    routing_key: str
+    home_centre: str
+    unit: str
+    arrived_at: datetime
+    hops: int
+    overflow: bool
+    came_from: str | None = Field(description="The unit it waited at before this one.")
+
+
+class BoardFlow(Answer):
+    """Calls between two units by mutual aid or last resort."""
+
+    from_unit: str
+    to_unit: str
+    now: int = Field(description="Calls of from_unit's centres held by to_unit now.")
+    last_15min: int = Field(description="Calls moved in the last 15 minutes.")
+
+
+class Board(Answer):
+    """Everything the dashboard shows live, in one document."""
+
+    at: datetime = Field(description="The application's clock when the board was read.")
+    clock_speed: float = Field(description="Clock seconds per real second (1 but in the demo).")
+    units: list[BoardUnit] = Field(description="Centres in topology order, then virtual CTAs.")
+    positions: list[BoardPosition]
+    waiting: list[BoardCall] = Field(description="Waiting calls, oldest first per unit.")
+    flows: list[BoardFlow]
+
+
+class ActivityMinute(Answer):
+    start: datetime
+    calls: int
+    answered: int
+    answered_15s: int
+    abandoned: int
+    helped_out: int
+    helped_in: int
+    waiting: int = Field(description="The most calls waiting during the minute.")
+
+
+class UnitActivity(Answer):
+    """A unit's last hour, minute by minute, oldest first."""
+
+    unit: str
+    minutes: list[ActivityMinute]
+
+
+class ActivityQuery(Query):
+    minutes: int = Field(default=60, ge=1, le=60, description="How many minutes, up to now.")
+
+
+class Session(Answer):
+    """Who the dashboard is signed in as, and what that token may change."""
+
+    name: str
+    scopes: list[str]
+    may_change: list[str] = Field(description="Centre ids the token may change.")
+    csrf_token: str = Field(description="Send it as X-CSRF-Token with every change.")

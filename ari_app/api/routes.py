@@ -3,9 +3,11 @@ document are both built from it."""
 
 from __future__ import annotations
 
-from ari_app.api import changes, probes, records, state
+from ari_app.api import board, changes, probes, records, state
 from ari_app.api.framework import Access, Route
 from ari_app.api.models import (
+    ActivityQuery,
+    Board,
     CallbackDone,
     Callbacks,
     CallbacksQuery,
@@ -23,6 +25,7 @@ from ari_app.api.models import (
     Positions,
     PositionsQuery,
     Readiness,
+    UnitActivity,
     Units,
     UnitState,
     VctaActivation,
@@ -70,6 +73,19 @@ ROUTES: tuple[Route, ...] = (
         "Calls waiting at a unit, oldest first (what an operator picks from)",
         Access.READ, state.waiting_calls, WaitingCalls, tag="state", errors=(404,),
         path_parameters=UNIT_ID,
+    ),
+    Route(
+        "GET", f"{PREFIX}/units/{{unit_id}}/activity", "unit_activity",
+        "A unit's last hour minute by minute: calls, answered within 15 s, waiting, mutual aid",
+        Access.READ, board.unit_activity, UnitActivity, tag="state", query=ActivityQuery,
+        errors=(404, 422), path_parameters=UNIT_ID,
+    ),
+    Route(
+        "GET", f"{PREFIX}/board", "board",
+        "The dashboard's board: every unit with its last hour, positions, waiting calls, flows",
+        Access.READ, board.get_board, Board, tag="state",
+        description="What the dashboard's live feed (/dashboard/events, server-sent events) "
+        "sends first; it then sends only what changed, at most once a second.",
     ),
     Route(
         "GET", f"{PREFIX}/positions", "list_positions", "Positions and what they are doing",

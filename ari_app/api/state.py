@@ -9,7 +9,8 @@ from ari_app.api.presenters import call_state, position_state, unit_state
 from ari_app.vcta import UnitKind, UnitSnapshot
 
 
-def _unit(context: RequestContext, unit_id: str) -> UnitSnapshot:
+def find_unit(context: RequestContext, unit_id: str) -> UnitSnapshot:
+    """The unit ``unit_id`` now, or 404."""
     for unit in context.deps.calls.snapshot():
         if unit.unit_id == unit_id:
             return unit
@@ -25,11 +26,11 @@ async def list_units(context: RequestContext) -> Units:
 
 
 async def get_unit(context: RequestContext) -> UnitState:
-    return unit_state(_unit(context, context.path_parameter("unit_id")))
+    return unit_state(find_unit(context, context.path_parameter("unit_id")))
 
 
 async def waiting_calls(context: RequestContext) -> WaitingCalls:
-    unit = _unit(context, context.path_parameter("unit_id"))
+    unit = find_unit(context, context.path_parameter("unit_id"))
     return WaitingCalls(unit=unit.unit_id, calls=[call_state(c) for c in unit.waiting])
 
 
@@ -39,7 +40,7 @@ async def list_positions(context: RequestContext) -> Positions:
     serving = {u.unit_id: u.served_by or u.unit_id for u in units if u.kind is UnitKind.CENTRE}
     wanted: set[str] | None = None
     if query.unit is not None:
-        wanted = set(_unit(context, query.unit).members)
+        wanted = set(find_unit(context, query.unit).members)
     positions = [
         position_state(p, serving[unit.unit_id])
         for unit in units

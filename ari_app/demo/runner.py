@@ -15,6 +15,7 @@ from typing import Any, TextIO
 from prometheus_client import CollectorRegistry
 
 from ari_app.api import MemoryModeHistory, MemoryTokens, build_api, serve_api
+from ari_app.api.activity import Activity, ActivityJournal
 from ari_app.api.metrics import MetricsJournal
 from ari_app.calls.config import CallSettings
 from ari_app.calls.journal import JournalKind, MemoryJournal
@@ -95,6 +96,7 @@ class Demo:
             raise ValueError(f"surge centre {options.surge_centre!r} is not one of: {known}")
         self.clock = ScaledClock(options.speed)
         self.journal = MemoryJournal()
+        self.activity = Activity()  # the last hour the dashboard shows
         self.recorder = MemoryModeRecorder()
         self.profile = traffic_profile(self.topology, options)
 
@@ -116,7 +118,7 @@ class Demo:
                     ari_config=AriConfig(base_url, USER, password),
                     topology=self.topology,
                     modes=None,
-                    journal=MetricsJournal(self.journal, registry),
+                    journal=MetricsJournal(ActivityJournal(self.journal, self.activity), registry),
                     recorder=self.recorder,
                     clock=self.clock,
                     settings=CallSettings(app_name=APP),
@@ -166,6 +168,8 @@ class Demo:
             tokens=tokens,
             history=MemoryModeHistory(self.recorder, self.topology),
             registry=registry,
+            activity=self.activity,
+            clock=self.clock,
         )
         try:
             served = await stack.enter_async_context(serve_api(api, "127.0.0.1", port))
@@ -176,7 +180,8 @@ class Demo:
             f"duty-officer API at {served.url} (a national token on the next line);"
             " try, in another shell:\n"
             f"  export ARI_APP_API_URL={served.url} ARI_APP_API_TOKEN={token}\n"
-            "  ari-app status; ari-app mutual-aid sdis91 --in off --reason test"
+            "  ari-app status; ari-app mutual-aid sdis91 --in off --reason test\n"
+            f"dashboard at {served.url}/dashboard/ (sign in with the token above)"
         )
 
     def _scenario(self, base_url: str) -> str:

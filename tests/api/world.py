@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 from psycopg_pool import AsyncConnectionPool
@@ -23,6 +24,7 @@ from ari_app.api import (
     build_api,
     serve_api,
 )
+from ari_app.api.activity import Activity, ActivityJournal
 from ari_app.calls.config import CallSettings
 from ari_app.calls.journal import Journal, JournalEntry, JournalKind, MemoryJournal
 from ari_app.calls.modes import MemoryModeRecorder
@@ -88,8 +90,30 @@ class World:
     url: str
     registry: CollectorRegistry
     pool: AsyncConnectionPool
+    activity: Activity = field(default_factory=Activity)
     tokens: dict[str, str] = field(default_factory=dict)
     _task: asyncio.Task[None] | None = None
+    _build: Callable[[], web.Application] | None = None
+    _serving: contextlib.AsyncExitStack | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
+    async def stop_api(self) -> None:
+        """Stop serving the API and the dashboard (the call handling goes on): open streams
+        are cut, new connections refused."""
+        assert self._serving is not None, "the API is not being served"
+        serving, self._serving = self._serving, None
+        await serving.aclose()
+
+    async def start_api(self) -> None:
+        """Serve a new API application over the same call handling, on the same port: what
+        a page sees when the application restarts."""
+        assert self._build is not None
+        assert self._serving is None
+        self._serving = contextlib.AsyncExitStack()
+        await self._serving.enter_async_context(serve_api(self._build(), "127.0.0.1", self.port))
 
     @property
     def service(self) -> CallService:
@@ -232,6 +256,7 @@ async def api_world(
         memory = MemoryJournal()
         recorder = MemoryModeRecorder()
         registry = CollectorRegistry()
+        activity = Activity()
         journals: list[Journal] = [memory]
         stored: PostgresJournal | None = None
         if journal_spool is not None:
@@ -250,23 +275,33 @@ async def api_world(
             events=stream,
             topology=topology,
             policy=PolicyState(topology),
-            journal=MetricsJournal(Tee(*journals), registry),
+            journal=MetricsJournal(ActivityJournal(Tee(*journals), activity), registry),
             recorder=recorder,
             clock=clock,
             settings=CallSettings(app_name=APP, **{"wrap_up_s": 0.0, **settings}),
         )
         pool = await open_pool(pg_dsn)
         stack.push_async_callback(pool.close)
-        app = build_api(
-            calls=service,
-            tokens=tokens or TokenStore(pool),
-            history=history or MemoryModeHistory(recorder, topology),
-            registry=registry,
-            callbacks=CallbackStore(pool) if with_callbacks else None,
-            journal_stats=stored.stats if stored is not None else None,
-            store_timeout_s=store_timeout_s,
-        )
-        served = await stack.enter_async_context(serve_api(app, "127.0.0.1", 0))
+        token_verifier = tokens or TokenStore(pool)
+        mode_history = history or MemoryModeHistory(recorder, topology)
+
+        def build() -> web.Application:
+            return build_api(
+                calls=service,
+                tokens=token_verifier,
+                history=mode_history,
+                registry=CollectorRegistry() if built else registry,
+                callbacks=CallbackStore(pool) if with_callbacks else None,
+                journal_stats=stored.stats if stored is not None else None,
+                store_timeout_s=store_timeout_s,
+                activity=activity,
+                clock=clock,
+            )
+
+        built: list[web.Application] = []
+        built.append(build())
+        serving = contextlib.AsyncExitStack()
+        served = await serving.enter_async_context(serve_api(built[0], "127.0.0.1", 0))
         http = await stack.enter_async_context(aiohttp.ClientSession(base_url=served.url))
         harness = Harness(
             emulator=emulator,
@@ -277,7 +312,9 @@ async def api_world(
             clock=clock,
             ari=ari,
         )
-        world = World(harness, http, served.url, registry, pool)
+        world = World(harness, http, served.url, registry, pool, activity)
+        world._build, world._serving = build, serving
+        stack.push_async_callback(_stop_api, world)
         for role, (name, scopes) in ROLES.items():
             world.tokens[role] = await insert_token(pool, name, scopes)
         stack.push_async_callback(_stop_calls, world)
@@ -286,6 +323,11 @@ async def api_world(
         yield world
     finally:
         await stack.aclose()
+
+
+async def _stop_api(world: World) -> None:
+    if world._serving is not None:
+        await world._serving.aclose()
 
 
 async def _stop_calls(world: World) -> None:
