@@ -80,13 +80,13 @@ ROUTES: tuple[Route, ...] = (
         "GET", f"{PREFIX}/mode-changes", "recent_mode_changes",
         "Recent duty-officer changes, newest first (the audit trail)",
         Access.READ, records.recent_mode_changes, ModeChanges, tag="records",
-        query=ModeChangesQuery, errors=(422, 503),
+        query=ModeChangesQuery, errors=(404, 422, 503),
     ),
     Route(
         "GET", f"{PREFIX}/callbacks", "list_callbacks",
         "Abandoned callers to call back, oldest hang-up first",
         Access.READ, records.list_callbacks, Callbacks, tag="records", query=CallbacksQuery,
-        errors=(422, 503),
+        errors=(404, 422, 503),
     ),
     Route(
         "POST", f"{PREFIX}/callbacks/{{call_id}}/done", "mark_callback_done",

@@ -122,12 +122,26 @@ def run(command: Command, args: argparse.Namespace) -> int:
     try:
         answer = command(client, args)
     except ApiClientError as error:
-        return _fail(str(error))
+        return _fail(_in_cli_words(error, args))
     except ValueError as error:
         return _fail(str(error))
     if args.json:
         print(json.dumps(answer, indent=2, ensure_ascii=False))
     return 0
+
+
+def _in_cli_words(error: ApiClientError, args: argparse.Namespace) -> str:
+    """The API's refusal with its field names (``query.limit``) said as this command's
+    options (``--limit``), which is what the officer typed."""
+    if error.error_id != "invalid_request" or not error.details:
+        return str(error)
+    options = vars(args)
+    said = []
+    for location, message in error.details:
+        name = location.rpartition(".")[2]
+        where = f"--{name.replace('_', '-')}" if name in options else location
+        said.append(f"{where} {message}")
+    return "; ".join(said)
 
 
 def _fail(message: str) -> int:
