@@ -173,7 +173,7 @@ def _units_table(units: Sequence[dict[str, Any]]) -> str:
     rows = [
         [
             u["id"],
-            u["queue_state"]["queueState"],
+            _state(u),
             f"{u['queue_length']}/{u['max_queue']}",
             _seconds(u["oldest_wait_s"]),
             str(u["free_positions"]),
@@ -186,6 +186,22 @@ def _units_table(units: Sequence[dict[str, Any]]) -> str:
     text = table(["UNIT", "STATE", "QUEUE", "OLDEST", "FREE", "BUSY", "OVERFLOW", "MODES"], rows)
     notes = [f"{u['id']} saturated: {u['saturation_reason']}" for u in units if u["saturated"]]
     return "\n".join([text, *notes])
+
+
+def _state(unit: dict[str, Any]) -> str:
+    """NENA's queue state, except where its ``Disabled`` would read like an outage: a centre
+    pooled in a virtual CTA or diverted, a virtual CTA switched off, is said as such."""
+    nena: str = unit["queue_state"]["queueState"]
+    if nena != "Disabled":
+        return nena
+    if unit["kind"] != "centre":
+        return "Off"
+    (modes,) = unit["modes"]
+    if modes["diverted_to"]:
+        return "Diverted"
+    if unit["served_by"] and unit["served_by"] != unit["id"]:
+        return "Pooled"
+    return nena
 
 
 def _modes(unit: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ import pytest
 
 from ari_app.cli import main
 from tests.api.world import World, api_world, caller_waiting_at_alpha
+from tests.calls.topologies import pooled_at_night
 
 Capture = pytest.CaptureFixture[str]
 
@@ -55,6 +56,31 @@ async def test_status_shows_every_unit_then_one_unit_with_its_waiting_call(
         assert await run(monkeypatch, world, "read", "status", "--json") == 0
         units = json.loads(capsys.readouterr().out)["units"]
         assert [u["id"] for u in units] == ["alpha", "beta", "gamma", "national"]
+
+
+async def test_status_says_pooled_diverted_or_off_where_nena_says_disabled(
+    pg_dsn: str, monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    async with api_world(pg_dsn, topology=pooled_at_night()) as world:
+        argv = ["divert", "gamma", "--to", "national", "--reason", "evacuation"]
+        assert await run(monkeypatch, world, "national", *argv) == 0
+        capsys.readouterr()
+        assert await run(monkeypatch, world, "read", "status") == 0
+        states = {
+            line.split()[0]: line.split()[1] for line in capsys.readouterr().out.splitlines()[1:]
+        }
+        assert states == {
+            "alpha": "Pooled",
+            "beta": "Pooled",
+            "gamma": "Diverted",
+            "national": "Standby",
+            "night": "Standby",
+        }
+        argv = ["virtual-cta", "night", "off", "--reason", "morning"]
+        assert await run(monkeypatch, world, "national", *argv) == 0
+        capsys.readouterr()
+        assert await run(monkeypatch, world, "read", "status", "night") == 0
+        assert capsys.readouterr().out.splitlines()[1].split()[:2] == ["night", "Off"]
 
 
 async def test_officer_commands_change_their_centre_and_say_what_changed(
