@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from ari_app.api.errors import BODY_LIMIT, error_middleware
+from ari_app.api.errors import BODY_LIMIT, ErrorBody, error_middleware
 from ari_app.api.framework import ApiDependencies, endpoint
 from ari_app.api.metrics import LiveStateCollector
 from ari_app.api.openapi import openapi_document
 from ari_app.api.ports import CallbackList, CallControl, ModeHistory, TokenVerifier
 from ari_app.api.probes import OPENAPI_KEY
 from ari_app.api.routes import ROUTES
+from ari_app.jsonhttp import JsonErrorRunner
 from ari_app.store.journal import JournalStats
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,9 @@ async def serve_api(
     Leaving the block stops accepting, gives requests in progress ``shutdown_timeout_s`` to
     finish, then closes. Raises OSError when the address cannot be bound.
     """
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_timeout_s)
+    runner = JsonErrorRunner(
+        app, _refused_early, access_log=None, shutdown_timeout=shutdown_timeout_s
+    )
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)
@@ -96,3 +99,12 @@ async def serve_api(
         yield served
     finally:
         await runner.cleanup()
+
+
+_EARLY_ERROR_IDS = {400: "bad_request", 500: "internal_error", 504: "timeout"}
+
+
+def _refused_early(status: int, message: str) -> dict[str, object]:
+    """The API's error body for a request aiohttp refused before the middleware saw it."""
+    error_id = _EARLY_ERROR_IDS.get(status, f"http_{status}")
+    return ErrorBody(error_id=error_id, message=message).model_dump(mode="json")

@@ -78,6 +78,19 @@ async def test_oversized_body_is_413(pg_dsn: str) -> None:
         assert f"{MAX_BODY_BYTES} bytes at most" in str(body["message"])
 
 
+async def test_url_or_header_over_8_kib_is_a_json_error_like_every_other(pg_dsn: str) -> None:
+    async with api_world(pg_dsn) as world:
+        for params, headers in (({"junk": "x" * 9000}, {}), ({}, {"X-Junk": "x" * 9000})):
+            reply = await world.get("/api/v1/units", params=params, headers=headers)
+            assert reply.status == 400
+            assert reply.body == {
+                "error_id": "bad_request",
+                "message": "the request line or a header is longer than 8190 bytes: send a "
+                "shorter URL or header",
+                "details": [],
+            }
+
+
 async def test_unknown_paths_ids_and_methods_are_json_errors(pg_dsn: str) -> None:
     async with api_world(pg_dsn) as world:
         reply = await world.get("/api/v1/nothing-here")
