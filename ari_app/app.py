@@ -30,6 +30,7 @@ from ari_app.api.metrics import MetricsJournal
 from ari_app.calls.config import CallSettings
 from ari_app.calls.running import call_handling
 from ari_app.clock import real_clock
+from ari_app.diagnosis import DATABASE, AriProbe, Problems, dsn_problem, watch_asterisk
 from ari_app.settings import Settings
 from ari_app.stasis import AriConfig
 from ari_app.store import (
@@ -45,7 +46,7 @@ from ari_app.store import (
     read_topology,
     require_current_schema,
 )
-from ari_app.store.db import CONNECT_TIMEOUT_S, describe_dsn
+from ari_app.store.db import CONNECT_TIMEOUT_S, connect, describe_dsn
 from ari_app.store.mode_writes import apply_writes
 from ari_app.store.open_calls import JournalOpenCalls
 from ari_app.vcta import Modes, Topology, load_topology
@@ -69,6 +70,12 @@ async def store_pool(dsn: str) -> AsyncIterator[tuple[AsyncConnectionPool, bool]
     """A pool, and whether PostgreSQL answered at start. Without an answer the pool keeps
     trying in the background, so the API's reads work again once it is back."""
     try:
+        if dsn_problem(dsn) is not None:
+            raise DatabaseUnreachable("the connection string cannot be parsed")
+        # One attempt first: a refused connection fails at once, where the pool would retry
+        # for the whole STORE_WAIT_S and hold the API (and /readyz) back meanwhile.
+        probe = await connect(dsn, timeout_s=STORE_WAIT_S, autocommit=True)
+        await probe.close()
         pool = await open_pool(dsn, timeout_s=STORE_WAIT_S)
         reachable = True
     except DatabaseUnreachable as error:
@@ -126,6 +133,11 @@ async def run_application(settings: Settings, stop: asyncio.Event) -> None:
     dsn = settings.database_dsn.get_secret_value()
     settings.spool_path.parent.mkdir(parents=True, exist_ok=True)
     log.info("store", extra={"database": describe_dsn(dsn)})
+    problems = Problems()
+    unparsable = dsn_problem(dsn)
+    if unparsable is not None:
+        log.error(unparsable)  # once, clearly: the pool's retries are then held back
+        problems.set(DATABASE, unparsable)
     async with contextlib.AsyncExitStack() as stack:
         pool, reachable = await stack.enter_async_context(store_pool(dsn))
         topology = await choose_topology(pool, reachable, settings.topology_path)
@@ -154,9 +166,31 @@ async def run_application(settings: Settings, stop: asyncio.Event) -> None:
                     ring_timeout_s=settings.ring_timeout_s,
                     wrap_up_s=settings.wrap_up_s,
                 ),
-                open_calls=JournalOpenCalls(journal, CallHistory(pool)),
+                # Without PostgreSQL at start, the previous run's open calls cannot be read:
+                # waiting for the journal to catch up only kept /readyz at 503 for 10 s.
+                open_calls=JournalOpenCalls(
+                    journal, CallHistory(pool), catch_up_s=10.0 if reachable else 0.0
+                ),
             )
         )
+        probe = AriProbe(
+            str(settings.ari_url), settings.ari_user, settings.ari_password.get_secret_value()
+        )
+        watching = asyncio.create_task(
+            watch_asterisk(probe.problem, lambda: service.ready, problems),
+            name="diagnosis:asterisk",
+        )
+        stack.push_async_callback(_cancel, watching)
+
+        def current_problems() -> dict[str, str]:
+            found = dict(problems.current())
+            if DATABASE not in found and not journal.stats().database_up:
+                found[DATABASE] = (
+                    f"PostgreSQL at {describe_dsn(dsn)} is unreachable: calls are taken, the "
+                    f"journal waits in {settings.spool_path}, token checks answer 503"
+                )
+            return found
+
         api = build_api(
             calls=service,
             tokens=TokenStore(pool),
@@ -164,6 +198,7 @@ async def run_application(settings: Settings, stop: asyncio.Event) -> None:
             registry=registry,
             callbacks=CallbackStore(pool),
             journal_stats=journal.stats,
+            problems=current_problems,
         )
         try:
             served = await stack.enter_async_context(
@@ -180,6 +215,12 @@ async def run_application(settings: Settings, stop: asyncio.Event) -> None:
         )
         await stop.wait()
         log.info("stopping")
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def stop_on_signals(stop: asyncio.Event) -> None:

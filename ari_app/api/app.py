@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -35,6 +35,7 @@ def build_api(
     callbacks: CallbackList | None = None,
     journal_stats: Callable[[], JournalStats] | None = None,
     store_timeout_s: float = 5.0,
+    problems: Callable[[], Mapping[str, str]] = dict,
 ) -> web.Application:
     """The API over ``calls``, checking tokens with ``tokens``.
 
@@ -42,7 +43,7 @@ def build_api(
     registry the ``MetricsJournal`` counts into, so its counters are served too).
     Without ``callbacks`` (no database) the callback routes answer 503.
     """
-    registry.register(LiveStateCollector(calls, journal_stats))
+    registry.register(LiveStateCollector(calls, journal_stats, problems))
     deps = ApiDependencies(
         calls=calls,
         tokens=tokens,
@@ -50,6 +51,7 @@ def build_api(
         registry=registry,
         callbacks=callbacks,
         store_timeout_s=store_timeout_s,
+        problems=problems,
     )
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
     app[BODY_LIMIT] = MAX_BODY_BYTES

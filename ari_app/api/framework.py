@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -52,6 +52,8 @@ class ApiDependencies:
     callbacks: CallbackList | None = None
     # A token check or store read taking longer is answered 503.
     store_timeout_s: float = 5.0
+    # What keeps the instance from working fully, by dependency (see ari_app.diagnosis).
+    problems: Callable[[], Mapping[str, str]] = dict
     # Store operations given up on, left to finish on their own (see ``bounded``).
     abandoned: set[asyncio.Task[Any]] = field(default_factory=set)
 
