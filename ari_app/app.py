@@ -28,6 +28,7 @@ from psycopg_pool import AsyncConnectionPool
 from ari_app.api import StoreModeHistory, build_api, serve_api
 from ari_app.api.metrics import MetricsJournal
 from ari_app.calls.config import CallSettings
+from ari_app.calls.media_check import AsteriskMedia
 from ari_app.calls.running import call_handling
 from ari_app.clock import real_clock
 from ari_app.diagnosis import DATABASE, AriProbe, Problems, dsn_problem, watch_asterisk
@@ -173,6 +174,9 @@ async def run_application(settings: Settings, stop: asyncio.Event) -> None:
                 ),
             )
         )
+        ari_config = AriConfig(
+            str(settings.ari_url), settings.ari_user, settings.ari_password.get_secret_value()
+        )
         probe = AriProbe(
             str(settings.ari_url), settings.ari_user, settings.ari_password.get_secret_value()
         )
@@ -199,6 +203,7 @@ async def run_application(settings: Settings, stop: asyncio.Event) -> None:
             callbacks=CallbackStore(pool),
             journal_stats=journal.stats,
             problems=current_problems,
+            media=AsteriskMedia(ari_config),
         )
         try:
             served = await stack.enter_async_context(

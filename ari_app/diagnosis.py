@@ -10,6 +10,7 @@ connected by asking it directly (the event stream only says so in its retries' l
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
@@ -65,14 +66,15 @@ class AriProbe:
 
     def __init__(self, base_url: str, user: str, password: str) -> None:
         self._url = base_url.rstrip("/") + "/asterisk/info"
-        self._auth = aiohttp.BasicAuth(user, password)
+        credentials = base64.b64encode(f"{user}:{password}".encode()).decode()
+        self._headers = {"Authorization": f"Basic {credentials}"}
 
     async def problem(self) -> str | None:
         timeout = aiohttp.ClientTimeout(total=PROBE_TIMEOUT_S)
         try:
             async with (
                 aiohttp.ClientSession(timeout=timeout) as http,
-                http.get(self._url, auth=self._auth) as response,
+                http.get(self._url, headers=self._headers) as response,
             ):
                 status = response.status
         except (aiohttp.ClientConnectionError, TimeoutError) as error:

@@ -14,7 +14,7 @@ from ari_app.api.errors import BODY_LIMIT, ErrorBody, error_middleware
 from ari_app.api.framework import ApiDependencies, endpoint
 from ari_app.api.metrics import LiveStateCollector
 from ari_app.api.openapi import openapi_document
-from ari_app.api.ports import CallbackList, CallControl, ModeHistory, TokenVerifier
+from ari_app.api.ports import CallbackList, CallControl, MediaCheck, ModeHistory, TokenVerifier
 from ari_app.api.probes import OPENAPI_KEY
 from ari_app.api.routes import ROUTES
 from ari_app.jsonhttp import JsonErrorRunner
@@ -36,6 +36,7 @@ def build_api(
     journal_stats: Callable[[], JournalStats] | None = None,
     store_timeout_s: float = 5.0,
     problems: Callable[[], Mapping[str, str]] = dict,
+    media: MediaCheck | None = None,
 ) -> web.Application:
     """The API over ``calls``, checking tokens with ``tokens``.
 
@@ -52,6 +53,7 @@ def build_api(
         callbacks=callbacks,
         store_timeout_s=store_timeout_s,
         problems=problems,
+        media=media,
     )
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
     app[BODY_LIMIT] = MAX_BODY_BYTES

@@ -22,7 +22,14 @@ from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, ValidationError
 
 from ari_app.api.errors import ApiError, error_response, json_response, validation_error
-from ari_app.api.ports import CallbackList, CallControl, Grant, ModeHistory, TokenVerifier
+from ari_app.api.ports import (
+    CallbackList,
+    CallControl,
+    Grant,
+    MediaCheck,
+    ModeHistory,
+    TokenVerifier,
+)
 from ari_app.store.errors import DatabaseUnreachable, SchemaError
 
 log = logging.getLogger(__name__)
@@ -54,6 +61,8 @@ class ApiDependencies:
     store_timeout_s: float = 5.0
     # What keeps the instance from working fully, by dependency (see ari_app.diagnosis).
     problems: Callable[[], Mapping[str, str]] = dict
+    # Checks a crisis message's file exists on Asterisk; None: not checked.
+    media: MediaCheck | None = None
     # Store operations given up on, left to finish on their own (see ``bounded``).
     abandoned: set[asyncio.Task[Any]] = field(default_factory=set)
 

@@ -116,6 +116,8 @@ ROUTES: tuple[Route, ...] = (
         "Set or clear the message played to a centre's waiting callers",
         Access.CHANGE, changes.set_crisis_message, ChangeResult, tag="changes",
         body=CrisisMessageChange, errors=(*_CHANGE_ERRORS, 409), path_parameters=CENTRE_ID,
+        description="422 (unknown_media) when Asterisk has no such sound (GET /sounds) or "
+        "stored recording; accepted unchecked when Asterisk cannot be asked.",
     ),
     Route(
         "PUT", f"{PREFIX}/virtual-ctas/{{vcta_id}}/active", "set_vcta_active",

@@ -25,6 +25,7 @@ from ari_app.api import (
 )
 from ari_app.calls.config import CallSettings
 from ari_app.calls.journal import Journal, JournalEntry, JournalKind, MemoryJournal
+from ari_app.calls.media_check import AsteriskMedia
 from ari_app.calls.modes import MemoryModeRecorder
 from ari_app.calls.service import CallService
 from ari_app.clock import ScaledClock
@@ -219,7 +220,8 @@ async def api_world(
     """
     topology = topology or three_centres()
     clock = ScaledClock(SPEED)
-    emulator = Emulator(clock=clock, users={USER: PASSWORD}, app=APP)
+    # The crisis message the tests set exists, as the API checks with Asterisk.
+    emulator = Emulator(clock=clock, users={USER: PASSWORD}, app=APP, sounds={"crisis/flood": 4.0})
     await emulator.start()
     stack = contextlib.AsyncExitStack()
     stack.push_async_callback(emulator.stop)
@@ -265,6 +267,7 @@ async def api_world(
             callbacks=CallbackStore(pool) if with_callbacks else None,
             journal_stats=stored.stats if stored is not None else None,
             store_timeout_s=store_timeout_s,
+            media=AsteriskMedia(config),
         )
         served = await stack.enter_async_context(serve_api(app, "127.0.0.1", 0))
         http = await stack.enter_async_context(aiohttp.ClientSession(base_url=served.url))
