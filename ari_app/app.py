@@ -6,6 +6,7 @@ application takes calls without a database and catches up when it returns):
 1. the store's pool (in the background when PostgreSQL does not answer), and its schema
    checked (a missing or foreign schema stops the start: that is a deployment error);
 2. the topology: the one imported into PostgreSQL, else the file ``ARI_APP_TOPOLOGY_PATH``;
+   a topology imported later is taken while running (``ari_app.calls.topology_reload``);
 3. the modes: stored ones plus the changes still spooled by the previous run (without the
    database: the topology's own modes plus those spooled changes);
 4. the journal and the mode recorder (both spool while PostgreSQL is unreachable);
@@ -30,6 +31,7 @@ from ari_app.api.metrics import MetricsJournal
 from ari_app.calls.config import CallSettings
 from ari_app.calls.media_check import AsteriskMedia
 from ari_app.calls.running import call_handling
+from ari_app.calls.topology_reload import TopologyReloader, store_readers
 from ari_app.clock import real_clock
 from ari_app.diagnosis import DATABASE, AriProbe, Problems, dsn_problem, watch_asterisk
 from ari_app.settings import Settings
@@ -50,6 +52,7 @@ from ari_app.store import (
 from ari_app.store.db import CONNECT_TIMEOUT_S, connect, describe_dsn
 from ari_app.store.mode_writes import apply_writes
 from ari_app.store.open_calls import JournalOpenCalls
+from ari_app.store.topology_read import topology_source
 from ari_app.vcta import Modes, Topology, load_topology
 
 log = logging.getLogger(__name__)
@@ -98,15 +101,19 @@ async def store_pool(dsn: str) -> AsyncIterator[tuple[AsyncConnectionPool, bool]
         await pool.close()
 
 
-async def choose_topology(pool: AsyncConnectionPool, reachable: bool, path: Path) -> Topology:
-    """The imported topology when there is one, else the file (with a warning)."""
+async def choose_topology(
+    pool: AsyncConnectionPool, reachable: bool, path: Path
+) -> tuple[Topology, str | None]:
+    """The imported topology and its SHA-256 when there is one, else the file (with a warning)
+    and None: the first import then replaces it in the running instance."""
     if reachable:
         async with pool.connection() as conn:
             await require_current_schema(conn)
             imported = await read_topology(conn)
+            source = await topology_source(conn)
         if imported is not None:
             log.info("topology read from PostgreSQL")
-            return imported
+            return imported, source.digest if source is not None else None
         log.warning(
             "no topology imported into PostgreSQL: using the file %s "
             "(run 'ari-app topology import %s' so every instance uses the same)",
@@ -114,7 +121,7 @@ async def choose_topology(pool: AsyncConnectionPool, reachable: bool, path: Path
             path,
         )
     try:
-        return load_topology(path)
+        return load_topology(path), None
     except OSError as error:
         raise StartError(f"cannot read the topology file {path}: {error.strerror}") from None
 
@@ -141,7 +148,7 @@ async def run_application(settings: Settings, stop: asyncio.Event) -> None:
         problems.set(DATABASE, unparsable)
     async with contextlib.AsyncExitStack() as stack:
         pool, reachable = await stack.enter_async_context(store_pool(dsn))
-        topology = await choose_topology(pool, reachable, settings.topology_path)
+        topology, applied = await choose_topology(pool, reachable, settings.topology_path)
         recorder = StoreModeRecorder(dsn, mode_spool_path(settings))
         modes = await starting_modes(pool, reachable, topology, recorder)
         journal = PostgresJournal(dsn, settings.spool_path)
@@ -185,6 +192,19 @@ async def run_application(settings: Settings, stop: asyncio.Event) -> None:
             name="diagnosis:asterisk",
         )
         stack.push_async_callback(_cancel, watching)
+
+        if unparsable is None:
+            read_digest, read_stored = store_readers(pool, recorder.pending)
+            reloader = TopologyReloader(
+                service,
+                dsn,
+                applied=applied,
+                read_digest=read_digest,
+                read_topology=read_stored,
+                problems=problems,
+            )
+            reloading = asyncio.create_task(reloader.run(), name="calls:topology-reload")
+            stack.push_async_callback(_cancel, reloading)
 
         def current_problems() -> dict[str, str]:
             found = dict(problems.current())
