@@ -13,7 +13,8 @@ from psycopg_pool import AsyncConnectionPool
 
 from ari_app.calls.journal import JournalKind
 from ari_app.calls.session import SessionState
-from ari_app.calls.topology_reload import TopologyReloader, store_readers
+from ari_app.calls.topology_reload import StoredTopology, TopologyReloader, store_readers
+from ari_app.diagnosis import Problems
 from ari_app.sim import Answer
 from ari_app.store.db import open_pool
 from ari_app.store.mode_writes import ModeWrite
@@ -130,3 +131,46 @@ async def test_import_reaches_the_running_application_within_a_second_keeping_ca
             )
         ).fetchall()
     assert audit == [("alpha", "topology.max_queue", {"max_queue": "1"}, {"max_queue": "2"})]
+
+
+async def test_topology_that_would_strand_a_call_started_since_the_import_is_not_applied() -> None:
+    first = parse_topology(THREE_CENTRES, "first")
+    renamed = parse_topology(
+        THREE_CENTRES.replace(
+            '"PJSIP/alpha-op1", "PJSIP/alpha-op2"',
+            '{ id = "alpha-new", endpoint = "PJSIP/alpha-op1" }, "PJSIP/alpha-op2"',
+        ),
+        "renamed",
+    )
+    async with running(topology=first, script=TALKING, offline=("alpha-op2",)) as h:
+        talking = await h.call("18")
+        assert await h.until_talking(talking) == "alpha-op1"
+
+        async def read_digest() -> str | None:
+            return "renamed"
+
+        async def read_topology() -> StoredTopology:
+            return StoredTopology("renamed", renamed, renamed.initial_modes())
+
+        problems = Problems()
+        reloader = TopologyReloader(
+            h.service,
+            "unused",
+            applied="first",
+            read_digest=read_digest,
+            read_topology=read_topology,
+            problems=problems,
+        )
+        await reloader.catch_up()
+        assert h.service.topology is first  # kept, with its call
+        assert reloader.applied == "first"
+        assert problems.current() == {
+            "topology": "the imported topology (sha256 renamed) is not in force: call "
+            f"{talking} is on PJSIP/alpha-op1 (position alpha-op1), which the new topology "
+            "gives to position alpha-new: import it once that call has ended"
+        }
+        await h.emulator.hang_up_caller(talking)
+        await h.until_idle()
+        await reloader.catch_up()  # the call has ended: it goes through now
+        assert h.service.topology is renamed
+        assert problems.current() == {}
