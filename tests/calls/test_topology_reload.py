@@ -174,3 +174,16 @@ async def test_topology_that_would_strand_a_call_started_since_the_import_is_not
         await reloader.catch_up()  # the call has ended: it goes through now
         assert h.service.topology is renamed
         assert problems.current() == {}
+
+
+async def test_import_made_while_the_listener_was_away_is_taken_when_it_listens(
+    pg_dsn: str,
+) -> None:
+    first = parse_topology(THREE_CENTRES, "first")
+    await store(pg_dsn, first, "first")
+    async with running(topology=first, script=TALKING) as h:
+        # Announced while nobody listened: NOTIFY is not replayed, the digest tells.
+        await store(pg_dsn, parse_topology(without(THREE_CENTRES, "alpha-op2"), "x"), "second")
+        async with reloading(h, pg_dsn, applied="first") as reloader:
+            await wait_until(lambda: reloader.applied == "second", within=1.0, what="catch-up")
+        assert "alpha-op2" not in h.service.topology.position_by_id
