@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -10,6 +13,21 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from ari_app.calls.config import Recording
 
 ENV_PREFIX = "ARI_APP_"
+
+# ARI_APP_* variables read by the scripts and the tests, not by the application: not typos.
+TOOL_VARIABLES = frozenset(
+    {
+        "ARI_APP_TEST_DSN",
+        "ARI_APP_VENV",
+        "ARI_APP_DEBIAN_MIRROR",
+        "ARI_APP_DEBIAN_SUITE",
+        "ARI_APP_BASE_IMAGE",
+        "ARI_APP_SIM_SCALE_CALLS",
+    }
+)
+TOOL_PREFIXES = ("ARI_APP_BED_",)
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 PACKAGED_EXAMPLE = Path(__file__).resolve().parent / "examples" / "sdis77.toml"
 
@@ -84,16 +102,39 @@ class Settings(BaseSettings):
             " cheapest), bridge (the application over ARI), off (the centre's own recorder)."
         ),
     )
-    log_level: str = Field(
-        default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$", description="Logging level."
-    )
+    log_level: LogLevel = Field(default="INFO", description="Logging level.")
 
 
 def describe_error(error: ValidationError) -> str:
     """One line naming the first invalid setting by its environment variable."""
     first = error.errors()[0]
     name = str(first["loc"][0]) if first["loc"] else "?"
-    return f"invalid setting {ENV_PREFIX}{name.upper()}: {first['msg']}"
+    message = first["msg"]
+    error_text = (first.get("ctx") or {}).get("error")
+    if first["type"] == "value_error" and error_text is not None:
+        message = str(error_text)  # without pydantic's "Value error, " prefix
+    return f"invalid setting {ENV_PREFIX}{name.upper()}: {message}"
+
+
+def known_variables() -> tuple[str, ...]:
+    """The environment variables the settings read, such as ARI_APP_LOG_LEVEL."""
+    return tuple(f"{ENV_PREFIX}{name.upper()}" for name in Settings.model_fields)
+
+
+def unknown_variable_warnings(environ: Mapping[str, str]) -> list[str]:
+    """A sentence for each ARI_APP_* variable no setting reads, naming the closest one: a
+    misspelt variable is otherwise ignored without a word and its default silently used."""
+    known = known_variables()
+    warnings = []
+    for name in sorted(environ):
+        if not name.startswith(ENV_PREFIX) or name in known or name in TOOL_VARIABLES:
+            continue
+        if name.startswith(TOOL_PREFIXES):
+            continue
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]}?" if close else "see 'ari-app settings'"
+        warnings.append(f"{name} is not a setting of ari-app and is ignored: {hint}")
+    return warnings
 
 
 def load_settings() -> Settings:

@@ -39,6 +39,29 @@ def test_invalid_setting_stops_with_one_line_naming_it(
     assert "ARI_APP_API_PORT" in err
 
 
+def test_misspelt_variable_is_named_with_the_closest_setting(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ARI_APP_LOGLEVEL", "DEBUG")
+    monkeypatch.setenv("ARI_APP_TEST_DSN", "postgresql://127.0.0.1/x")  # the tests', not a typo
+    assert main(["settings"]) == 0
+    assert capsys.readouterr().err.splitlines() == [
+        "ari-app: warning: ARI_APP_LOGLEVEL is not a setting of ari-app and is ignored: did "
+        "you mean ARI_APP_LOG_LEVEL?"
+    ]
+
+
+def test_invalid_log_level_lists_the_levels_not_a_pattern(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ARI_APP_LOG_LEVEL", "verbose")
+    assert main(["settings"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "ari-app: invalid setting ARI_APP_LOG_LEVEL: Input should be 'DEBUG', 'INFO', "
+        "'WARNING' or 'ERROR'"
+    )
+
+
 def test_module_entry_point_prints_help_without_a_command() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "ari_app"], capture_output=True, text=True, check=False

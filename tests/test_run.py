@@ -177,6 +177,99 @@ async def test_run_takes_calls_while_postgresql_is_unreachable(tmp_path: Path) -
     assert any(caller.channel_id in line and '"ended"' in line for line in spooled)
 
 
+async def readyz(session: aiohttp.ClientSession, api: str) -> tuple[int, Any]:
+    with contextlib.suppress(aiohttp.ClientError):
+        async with session.get(f"{api}/readyz") as answer:
+            return answer.status, await answer.json()
+    return 0, None
+
+
+async def stopped_output(process: asyncio.subprocess.Process) -> list[str]:
+    process.send_signal(signal.SIGTERM)
+    await asyncio.wait_for(process.wait(), 20)
+    assert process.stdout is not None
+    return (await process.stdout.read()).decode().splitlines()
+
+
+async def test_run_without_postgresql_is_ready_promptly_and_says_what_works_in_part(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    api = f"http://127.0.0.1:{port}"
+    db_port = free_port()
+    unreachable = f"postgresql://postgres@127.0.0.1:{db_port}/nowhere"
+    async with emulator() as emu, aiohttp.ClientSession() as session:
+        env = environment(emu, unreachable, tmp_path, port)
+        started = asyncio.get_running_loop().time()
+        async with application(env) as process:
+            await ready(session, api, process)
+            # It took ~15 s: the pool's 5 s of retries, then 10 s waiting for the journal.
+            assert asyncio.get_running_loop().time() - started < 6
+            status, body = await readyz(session, api)
+            assert status == 200
+            assert body["problems"]["database"].startswith(
+                f"PostgreSQL at 127.0.0.1:{db_port}/nowhere is unreachable: calls are taken"
+            )
+            async with session.get(f"{api}/metrics") as answer:
+                metrics = await answer.text()
+            assert 'ari_app_dependency_problem{dependency="database"} 1.0' in metrics
+            assert 'ari_app_dependency_problem{dependency="asterisk"} 0.0' in metrics
+            output = await stopped_output(process)
+    assert "" not in output  # libpq's trailing newlines made blank lines
+
+
+async def test_run_with_refused_ari_credentials_says_so_once_and_in_readyz(
+    pg_dsn: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    api = f"http://127.0.0.1:{port}"
+    async with emulator() as emu, aiohttp.ClientSession() as session:
+        env = {**environment(emu, pg_dsn, tmp_path, port), "ARI_APP_ARI_PASSWORD": "wrong"}
+        async with application(env) as process:
+            sentence = (
+                "Asterisk refused the ARI credentials (HTTP 401): check ARI_APP_ARI_USER and "
+                "ARI_APP_ARI_PASSWORD against ari.conf"
+            )
+            async with asyncio.timeout(20):
+                while True:
+                    answer = await readyz(session, api)
+                    if answer[0] == 503 and any(
+                        d["location"] == "asterisk" for d in answer[1]["details"]
+                    ):
+                        break
+                    await asyncio.sleep(0.1)  # sync-ok: polling a server that is starting
+            assert answer[1]["message"] == f"not connected to Asterisk: {sentence}"
+            async with session.get(f"{api}/metrics") as metrics:
+                assert 'ari_app_dependency_problem{dependency="asterisk"} 1.0' in (
+                    await metrics.text()
+                )
+            output = await stopped_output(process)
+    said = [line for line in output if sentence in line]
+    assert len(said) == 1, output
+    assert " ERROR ari_app.diagnosis " in said[0]
+    stream_warnings = [line for line in output if "connection attempt failed" in line]
+    assert len(stream_warnings) <= 1, output
+
+
+async def test_run_with_an_unparsable_dsn_says_so_once_and_in_readyz(tmp_path: Path) -> None:
+    port = free_port()
+    api = f"http://127.0.0.1:{port}"
+    async with emulator() as emu, aiohttp.ClientSession() as session:
+        env = environment(emu, "not a connection string", tmp_path, port)
+        async with application(env) as process:
+            await ready(session, api, process)
+            status, body = await readyz(session, api)
+            assert status == 200
+            assert body["problems"]["database"] == (
+                'ARI_APP_DATABASE_DSN cannot be parsed (missing "=" after "not" in '
+                "connection info string): calls are taken without PostgreSQL until it is "
+                "corrected and the application restarted"
+            )
+            output = await stopped_output(process)
+    assert sum("ARI_APP_DATABASE_DSN cannot be parsed" in line for line in output) == 1
+    assert sum("psycopg.pool" in line for line in output) <= 1, output
+
+
 def test_run_with_a_missing_topology_file_says_so_in_one_line(tmp_path: Path) -> None:
     env = {
         **os.environ,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -14,16 +14,17 @@ from prometheus_client import CollectorRegistry
 
 from ari_app.api.activity import Activity
 from ari_app.api.dashboard import add_dashboard
-from ari_app.api.errors import BODY_LIMIT, error_middleware
+from ari_app.api.errors import BODY_LIMIT, ErrorBody, error_middleware
 from ari_app.api.framework import ApiDependencies, endpoint
 from ari_app.api.live import LiveFeed
 from ari_app.api.metrics import LiveStateCollector
 from ari_app.api.openapi import openapi_document
-from ari_app.api.ports import CallbackList, CallControl, ModeHistory, TokenVerifier
+from ari_app.api.ports import CallbackList, CallControl, MediaCheck, ModeHistory, TokenVerifier
 from ari_app.api.probes import OPENAPI_KEY
 from ari_app.api.routes import ROUTES
 from ari_app.api.sessions import DashboardSessions
 from ari_app.clock import Clock, real_clock
+from ari_app.jsonhttp import JsonErrorRunner
 from ari_app.store.journal import JournalStats
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,8 @@ def build_api(
     clock: Clock | None = None,
     sessions: DashboardSessions | None = None,
     feed_tick_s: float = 0.25,
+    problems: Callable[[], Mapping[str, str]] = dict,
+    media: MediaCheck | None = None,
 ) -> web.Application:
     """The API over ``calls``, checking tokens with ``tokens``, and the dashboard.
 
@@ -54,7 +57,7 @@ def build_api(
     an ``ActivityJournal`` counts into (the last hour the dashboard shows; empty without
     one); ``clock`` is the call handling's (the real one by default).
     """
-    registry.register(LiveStateCollector(calls, journal_stats))
+    registry.register(LiveStateCollector(calls, journal_stats, problems))
     deps = ApiDependencies(
         calls=calls,
         tokens=tokens,
@@ -65,6 +68,8 @@ def build_api(
         activity=activity if activity is not None else Activity(),
         clock=clock if clock is not None else real_clock(),
         sessions=sessions if sessions is not None else DashboardSessions(),
+        problems=problems,
+        media=media,
     )
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
     app[BODY_LIMIT] = MAX_BODY_BYTES
@@ -117,7 +122,9 @@ async def serve_api(
     Leaving the block stops accepting, gives requests in progress ``shutdown_timeout_s`` to
     finish, then closes. Raises OSError when the address cannot be bound.
     """
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_timeout_s)
+    runner = JsonErrorRunner(
+        app, _refused_early, access_log=None, shutdown_timeout=shutdown_timeout_s
+    )
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)
@@ -128,3 +135,12 @@ async def serve_api(
         yield served
     finally:
         await runner.cleanup()
+
+
+_EARLY_ERROR_IDS = {400: "bad_request", 500: "internal_error", 504: "timeout"}
+
+
+def _refused_early(status: int, message: str) -> dict[str, object]:
+    """The API's error body for a request aiohttp refused before the middleware saw it."""
+    error_id = _EARLY_ERROR_IDS.get(status, f"http_{status}")
+    return ErrorBody(error_id=error_id, message=message).model_dump(mode="json")

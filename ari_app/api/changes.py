@@ -105,6 +105,10 @@ async def set_crisis_message(context: RequestContext) -> ChangeResult:
         problem = crisis_message_problem(body.message)
         if problem is not None:
             raise ApiError(422, "invalid_crisis_message", problem)
+        media = context.deps.media
+        missing = await media.problem(body.message) if media is not None else None
+        if missing is not None:
+            raise ApiError(422, "unknown_media", f"{centre}: {missing}")
     return _result(context, _apply(context, SetCrisisMessage(centre, body.message), body.reason))
 
 

@@ -23,10 +23,18 @@ class ApiClientError(Exception):
     ``status`` is the HTTP status when the API answered, ``error_id`` its error id.
     """
 
-    def __init__(self, message: str, status: int | None = None, error_id: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        status: int | None = None,
+        error_id: str | None = None,
+        details: tuple[tuple[str, str], ...] = (),
+    ):
         super().__init__(message)
         self.status = status
         self.error_id = error_id
+        # (location, message) of each invalid field, such as ("query.limit", "must be ...").
+        self.details = details
 
 
 class ApiClient:
@@ -91,5 +99,20 @@ def _answer_error(error: urllib.error.HTTPError) -> ApiClientError:
     if error.code == 401:
         message += " (set ARI_APP_API_TOKEN to a token from 'ari-app token create')"
     return ApiClientError(
-        message, status=error.code, error_id=error_id if isinstance(error_id, str) else None
+        message,
+        status=error.code,
+        error_id=error_id if isinstance(error_id, str) else None,
+        details=_details(body.get("details") if isinstance(body, dict) else None),
+    )
+
+
+def _details(value: object) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(
+        (d["location"], d["message"])
+        for d in value
+        if isinstance(d, dict)
+        and isinstance(d.get("location"), str)
+        and isinstance(d.get("message"), str)
     )

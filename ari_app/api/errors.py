@@ -117,6 +117,16 @@ def _sentence(problem: Mapping[str, Any]) -> str:
         return "must not contain control characters"
     if kind in {"model_type", "model_attributes_type"}:
         return "must be a JSON object"
+    # Pydantic's own wording ("Value error, ...", "Input should be less than or equal to")
+    # reads like a stack trace to a duty officer: say the rule in plain words.
+    if kind == "value_error" and "error" in ctx:
+        return str(ctx["error"])
+    if kind in {"less_than_equal", "less_than"} and "le" in ctx:
+        return f"must be at most {ctx['le']}"
+    if kind in {"greater_than_equal", "greater_than"} and "ge" in ctx:
+        return f"must be at least {ctx['ge']}"
+    if kind in {"int_parsing", "int_from_float", "int_type"}:
+        return "must be a whole number"
     message = str(problem["msg"])
     return message[:1].lower() + message[1:]
 

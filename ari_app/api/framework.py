@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -23,7 +23,14 @@ from pydantic import BaseModel, ValidationError
 
 from ari_app.api.activity import Activity
 from ari_app.api.errors import ApiError, error_response, json_response, validation_error
-from ari_app.api.ports import CallbackList, CallControl, Grant, ModeHistory, TokenVerifier
+from ari_app.api.ports import (
+    CallbackList,
+    CallControl,
+    Grant,
+    MediaCheck,
+    ModeHistory,
+    TokenVerifier,
+)
 from ari_app.api.sessions import DashboardSessions
 from ari_app.clock import Clock, real_clock
 from ari_app.store.errors import DatabaseUnreachable, SchemaError
@@ -58,6 +65,10 @@ class ApiDependencies:
     callbacks: CallbackList | None = None
     # A token check or store read taking longer is answered 503.
     store_timeout_s: float = 5.0
+    # What keeps the instance from working fully, by dependency (see ari_app.diagnosis).
+    problems: Callable[[], Mapping[str, str]] = dict
+    # Checks a crisis message's file exists on Asterisk; None: not checked.
+    media: MediaCheck | None = None
     # Store operations given up on, left to finish on their own (see ``bounded``).
     abandoned: set[asyncio.Task[Any]] = field(default_factory=set)
 

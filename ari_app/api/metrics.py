@@ -13,7 +13,7 @@ Everything goes to a registry of the application's own (never the global one).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -21,6 +21,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 from ari_app.api.ports import CallControl
 from ari_app.calls.journal import Journal, JournalEntry, JournalKind
+from ari_app.diagnosis import DEPENDENCIES
 from ari_app.store.journal import JournalStats
 from ari_app.vcta import QueueState
 
@@ -113,12 +114,26 @@ class LiveStateCollector:
 
     calls: CallControl
     journal_stats: Callable[[], JournalStats] | None = None
+    problems: Callable[[], Mapping[str, str]] = dict
 
     def collect(self) -> Iterator[Metric]:
         yield from self._units()
         yield from self._service()
         if self.journal_stats is not None:
             yield from self._journal(self.journal_stats())
+        yield from self._problems()
+
+    def _problems(self) -> Iterator[Metric]:
+        found = self.problems()
+        gauge = GaugeMetricFamily(
+            "ari_app_dependency_problem",
+            "1 while a dependency works only in part or not at all (refused credentials, an "
+            "unparsable DSN, unreachable); /readyz says why.",
+            labels=["dependency"],
+        )
+        for dependency in sorted({*DEPENDENCIES, *found}):
+            gauge.add_metric([dependency], 1.0 if dependency in found else 0.0)
+        yield gauge
 
     def _units(self) -> Iterator[Metric]:
         labels = ["unit"]

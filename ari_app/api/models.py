@@ -141,6 +141,11 @@ class Health(Answer):
 class Readiness(Answer):
     ready: bool
     message: str
+    problems: dict[str, str] = Field(
+        default_factory=dict,
+        description="What works only in part, by dependency ('database', 'asterisk'): a "
+        "sentence saying why and what to do (calls are taken without PostgreSQL).",
+    )
 
 
 class CentreModesState(Answer):

@@ -139,3 +139,11 @@ class ModeHistory(Protocol):
     async def recent(
         self, *, limit: int = 50, unit_id: str | None = None
     ) -> Sequence[AuditEntry]: ...
+
+
+class MediaCheck(Protocol):
+    """Whether Asterisk can play a media URI (``sound:crisis/flood``), as AsteriskMedia says."""
+
+    async def problem(self, media: str) -> str | None:
+        """Why it cannot be played, or None (when it can, or cannot be checked now)."""
+        ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from ari_app.api.errors import ApiError, json_response
+from ari_app.api.errors import ApiError, ErrorDetail, json_response
 from ari_app.api.framework import RequestContext
 from ari_app.api.models import Health, Readiness
 
@@ -17,14 +17,22 @@ async def healthz(context: RequestContext) -> Health:
 
 
 async def readyz(context: RequestContext) -> Readiness:
+    problems = dict(context.deps.problems())
     if not context.deps.calls.ready:
+        asterisk = problems.get("asterisk")
         raise ApiError(
             503,
             "not_ready",
-            "the call handling is not connected to Asterisk yet, or is resynchronising",
+            f"not connected to Asterisk: {asterisk}"
+            if asterisk
+            else "the call handling is not connected to Asterisk yet, or is resynchronising",
+            details=[ErrorDetail(location=k, message=v) for k, v in sorted(problems.items())],
             headers={"Retry-After": "2"},
         )
-    return Readiness(ready=True, message="connected to Asterisk and in step with it")
+    message = "connected to Asterisk and in step with it"
+    if problems:
+        message += "; working in part: " + "; ".join(problems.values())
+    return Readiness(ready=True, message=message, problems=problems)
 
 
 async def metrics(context: RequestContext) -> web.Response:

@@ -17,8 +17,26 @@ from ari_app.api.presenters import audit_record, callback_state
 from ari_app.store.errors import CallbackAlreadyDone, CallbackNotFound
 
 
+def _known(context: RequestContext, unit_id: str | None, *, centre: bool) -> None:
+    """An unknown id is refused: an empty list would read as "nothing happened there"."""
+    if unit_id is None:
+        return
+    topology = context.deps.calls.topology
+    if centre and unit_id not in topology.centre_by_id:
+        raise not_found(
+            f"there is no centre {unit_id!r} in the topology (see /api/v1/units)", "unknown_centre"
+        )
+    if not centre and unit_id not in topology.unit_ids:
+        raise not_found(
+            f"there is no unit {unit_id!r}: units are the centres and virtual CTAs of the "
+            "topology (see /api/v1/units)",
+            "unknown_unit",
+        )
+
+
 async def recent_mode_changes(context: RequestContext) -> ModeChanges:
     query = context.query_as(ModeChangesQuery)
+    _known(context, query.unit, centre=False)
     entries = await from_store(
         context.deps,
         context.deps.history.recent(limit=query.limit, unit_id=query.unit),
@@ -40,6 +58,7 @@ def _callbacks(context: RequestContext) -> CallbackList:
 
 async def list_callbacks(context: RequestContext) -> Callbacks:
     query = context.query_as(CallbacksQuery)
+    _known(context, query.centre, centre=True)
     found = await from_store(
         context.deps,
         _callbacks(context).list(

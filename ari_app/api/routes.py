@@ -96,13 +96,13 @@ ROUTES: tuple[Route, ...] = (
         "GET", f"{PREFIX}/mode-changes", "recent_mode_changes",
         "Recent duty-officer changes, newest first (the audit trail)",
         Access.READ, records.recent_mode_changes, ModeChanges, tag="records",
-        query=ModeChangesQuery, errors=(422, 503),
+        query=ModeChangesQuery, errors=(404, 422, 503),
     ),
     Route(
         "GET", f"{PREFIX}/callbacks", "list_callbacks",
         "Abandoned callers to call back, oldest hang-up first",
         Access.READ, records.list_callbacks, Callbacks, tag="records", query=CallbacksQuery,
-        errors=(422, 503),
+        errors=(404, 422, 503),
     ),
     Route(
         "POST", f"{PREFIX}/callbacks/{{call_id}}/done", "mark_callback_done",
@@ -132,6 +132,8 @@ ROUTES: tuple[Route, ...] = (
         "Set or clear the message played to a centre's waiting callers",
         Access.CHANGE, changes.set_crisis_message, ChangeResult, tag="changes",
         body=CrisisMessageChange, errors=(*_CHANGE_ERRORS, 409), path_parameters=CENTRE_ID,
+        description="422 (unknown_media) when Asterisk has no such sound (GET /sounds) or "
+        "stored recording; accepted unchecked when Asterisk cannot be asked.",
     ),
     Route(
         "PUT", f"{PREFIX}/virtual-ctas/{{vcta_id}}/active", "set_vcta_active",

@@ -416,6 +416,12 @@ class CallSession:
         assert isinstance(item, PlaybackFinished)
         if item.playback.id != self.playback_id:
             return
+        if item.playback.state == "failed":
+            # Asterisk skips a missing file in silence: the log is where anyone learns of it.
+            log.warning(
+                "announcement could not be played: is the sound on Asterisk?",
+                extra={"call_id": self.call_id, "media": item.playback.media_uri},
+            )
         self.host.forget(item.playback.id)
         self.playback_id = None
         self._disarm(TimerKind.PLAYBACK_GUARD)

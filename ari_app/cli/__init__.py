@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from ari_app import __version__
-from ari_app.settings import SettingsError
+from ari_app.settings import SettingsError, unknown_variable_warnings
 
 # Each module defines ``register(subparsers)`` and sets ``handler`` on its parsers:
 # a function taking the parsed arguments and returning the exit status.
@@ -56,6 +56,8 @@ def _run(argv: Sequence[str] | None) -> int:
     if handler is None:
         parser.print_help()
         return 2
+    for warning in unknown_variable_warnings(os.environ):
+        print(f"ari-app: warning: {warning}", file=sys.stderr)
     try:
         status: int = handler(args)
     except SettingsError as error:

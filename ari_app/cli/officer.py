@@ -122,12 +122,26 @@ def run(command: Command, args: argparse.Namespace) -> int:
     try:
         answer = command(client, args)
     except ApiClientError as error:
-        return _fail(str(error))
+        return _fail(_in_cli_words(error, args))
     except ValueError as error:
         return _fail(str(error))
     if args.json:
         print(json.dumps(answer, indent=2, ensure_ascii=False))
     return 0
+
+
+def _in_cli_words(error: ApiClientError, args: argparse.Namespace) -> str:
+    """The API's refusal with its field names (``query.limit``) said as this command's
+    options (``--limit``), which is what the officer typed."""
+    if error.error_id != "invalid_request" or not error.details:
+        return str(error)
+    options = vars(args)
+    said = []
+    for location, message in error.details:
+        name = location.rpartition(".")[2]
+        where = f"--{name.replace('_', '-')}" if name in options else location
+        said.append(f"{where} {message}")
+    return "; ".join(said)
 
 
 def _fail(message: str) -> int:
@@ -159,7 +173,7 @@ def _units_table(units: Sequence[dict[str, Any]]) -> str:
     rows = [
         [
             u["id"],
-            u["queue_state"]["queueState"],
+            _state(u),
             f"{u['queue_length']}/{u['max_queue']}",
             _seconds(u["oldest_wait_s"]),
             str(u["free_positions"]),
@@ -172,6 +186,22 @@ def _units_table(units: Sequence[dict[str, Any]]) -> str:
     text = table(["UNIT", "STATE", "QUEUE", "OLDEST", "FREE", "BUSY", "OVERFLOW", "MODES"], rows)
     notes = [f"{u['id']} saturated: {u['saturation_reason']}" for u in units if u["saturated"]]
     return "\n".join([text, *notes])
+
+
+def _state(unit: dict[str, Any]) -> str:
+    """NENA's queue state, except where its ``Disabled`` would read like an outage: a centre
+    pooled in a virtual CTA or diverted, a virtual CTA switched off, is said as such."""
+    nena: str = unit["queue_state"]["queueState"]
+    if nena != "Disabled":
+        return nena
+    if unit["kind"] != "centre":
+        return "Off"
+    (modes,) = unit["modes"]
+    if modes["diverted_to"]:
+        return "Diverted"
+    if unit["served_by"] and unit["served_by"] != unit["id"]:
+        return "Pooled"
+    return nena
 
 
 def _modes(unit: dict[str, Any]) -> str:

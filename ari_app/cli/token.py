@@ -119,7 +119,16 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_revoke(args: argparse.Namespace) -> int:
     async def revoke(pool: ConnectionSource) -> int:
-        token = await TokenStore(pool).revoke(args.id, revoked_by=_who(args.by))
+        store = TokenStore(pool)
+        before = next((t for t in await store.list() if t.id == args.id), None)
+        token = await store.revoke(args.id, revoked_by=_who(args.by))
+        if before is not None and before.revoked_at is not None:
+            # Said apart: the same success line twice made it look as if it had been active.
+            print(
+                f"token {token.id} ({token.name}) was already revoked on "
+                f"{before.revoked_at:%Y-%m-%d %H:%M} by {before.revoked_by}: nothing changed"
+            )
+            return 0
         print(f"token {token.id} ({token.name}) revoked by {token.revoked_by}")
         return 0
 

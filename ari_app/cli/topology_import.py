@@ -128,6 +128,8 @@ def summary(name: str, database: str, digest: str, topology: Topology, report: I
         lines.append(f"  removed: {'; '.join(removed)}.")
     if not added and not removed:
         lines.append("  same centres, positions and virtual CTAs as before.")
+    if report.changes:
+        lines.append(f"  changed: {'; '.join(report.changes)}.")
     lines.append(
         f"  modes: kept for {report.modes_kept} centre{'s' if report.modes_kept != 1 else ''}, "
         f"taken from the file for {report.modes_created}; "
@@ -139,4 +141,7 @@ def summary(name: str, database: str, digest: str, topology: Topology, report: I
         gone = _ids(("removed centre", "removed centres"), report.removed_modes)
         lines.append(f"  audited: modes of {gone} dropped.")
     lines.extend(f"  audited: {sentence}." for sentence in report.dropped)
+    lines.append(
+        "  every running 'ari-app run' takes it within a second; calls in progress are kept."
+    )
     return "\n".join(lines)

@@ -8,6 +8,7 @@ application believes; the journal only says which calls were moved by mutual aid
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,7 @@ class CallFact:
     call_id: str
     home_centre: str
     answered_by: str | None  # centre of the position that answered
+    answered_at_home: bool  # by the home centre, or by a centre pooled with it
     wait_s: float  # until answered, or until the caller hung up, or until now
     answered: bool
     abandoned: bool
@@ -49,6 +51,12 @@ def call_facts(
         if entry.kind is JournalKind.MOVED and entry.details.get("kind") in _OVERFLOW_KINDS
     }
     by_endpoint = {p.endpoint.split("/", 1)[1]: p.centre for p in topology.position_by_id.values()}
+    # A centre pooled in an active virtual CTA is served by every member's positions: an
+    # answer there is an answer at home, or answered = home + moved out would not add up.
+    home_of = {c.id: c.id for c in topology.centres}
+    for vcta in topology.virtual_ctas:
+        if vcta.active:
+            home_of.update(dict.fromkeys(vcta.members, vcta.id))
     facts = []
     for record in records:
         home = placed.get(record.channel_id)
@@ -58,11 +66,14 @@ def call_facts(
         ended = record.ended
         abandoned = ended and not answered and record.ended_by == "caller"
         end = record.first_talk_at or record.ended_at or now
+        answered_by = by_endpoint.get(record.first_talk_endpoint or "")
+        at_home = answered_by is not None and home_of.get(answered_by) == home_of.get(home)
         facts.append(
             CallFact(
                 call_id=record.channel_id,
                 home_centre=home,
-                answered_by=by_endpoint.get(record.first_talk_endpoint or ""),
+                answered_by=answered_by,
+                answered_at_home=answered and at_home,
                 wait_s=max(0.0, end - record.created_at),
                 answered=answered,
                 abandoned=abandoned,
@@ -90,7 +101,7 @@ def indicators(facts: Sequence[CallFact], overflowed_in: int) -> dict[str, Any]:
     report: dict[str, Any] = {
         "calls": calls,
         "answered": len(answered),
-        "answered_at_home": sum(f.answered and f.answered_by == f.home_centre for f in facts),
+        "answered_at_home": sum(f.answered_at_home for f in facts),
         "abandoned": abandoned,
         "in_progress": sum(f.in_progress for f in facts),
         "lost": sum(f.lost for f in facts),
@@ -136,24 +147,50 @@ _COLUMNS = (
 )
 
 
+LEGEND = (
+    "calls: reached the application; answ: talked to an operator; home: of those, answered by"
+    " the caller's own centre (or a centre pooled with it in a virtual CTA); out: moved out to"
+    " a neighbour or the backup unit by the policy, wherever they were answered; in: other"
+    " centres' moved calls answered here; aband: the caller hung up before an operator; lost:"
+    " ended without an operator and not by the caller (must be 0); <=15s: share of all calls"
+    " answered within 15 s; p90 s, max s: seconds to answer of answered calls. '-': no call."
+)
+
+
+def _cell(key: str, figures: Mapping[str, Any]) -> str:
+    value = figures[key]
+    if key.startswith("answered_within") or key.startswith("wait_"):
+        if not figures["calls"] or (key.startswith("wait_") and not figures["answered"]):
+            return "-"  # a share or a wait of no call is not 0% nor 0 s
+        if key.startswith("answered_within"):
+            return f"{value:.0%}"
+        return f"{value:.0f}"
+    return str(value)
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.0f} s"
+
+
 def render_report(report: Mapping[str, Any]) -> str:
-    """The report as a table a person reads."""
+    """The report as a table a person reads, with the legend of its columns."""
     header = f"{'centre':<18}" + "".join(f"{title:>8}" for _, title in _COLUMNS)
     lines = [header, "-" * len(header)]
     rows = [*report["centres"].items(), ("total", report["total"])]
     for name, figures in rows:
-        cells = []
-        for key, _ in _COLUMNS:
-            value = figures[key]
-            cells.append(f"{value:>8.0%}" if key.startswith("answered_within") else f"{value:>8}")
-        lines.append(f"{name:<18}" + "".join(cells))
+        lines.append(f"{name:<18}" + "".join(f"{_cell(key, figures):>8}" for key, _ in _COLUMNS))
     total = report["total"]
     lines.append("")
+    lines.extend(textwrap.wrap(LEGEND, width=len(header)))
+    lines.append("")
+    if not total["calls"]:
+        lines.append("no call was placed; lost 0")
+        return "\n".join(lines)
     lines.append(
         "answered within 10/15/20 s: "
         f"{total['answered_within_10s']:.0%} / {total['answered_within_15s']:.0%} / "
-        f"{total['answered_within_20s']:.0%}; mean answer {total['mean_answer_s']} s; "
-        f"mean of the longest 10%: {total['mean_longest_10pct_s']} s; "
+        f"{total['answered_within_20s']:.0%}; mean answer {_seconds(total['mean_answer_s'])}; "
+        f"mean of the longest 10%: {_seconds(total['mean_longest_10pct_s'])}; "
         f"abandon rate {total['abandon_rate']:.1%}; lost {total['lost']}"
     )
     return "\n".join(lines)

@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from ari_app.clock import Clock, ScaledClock
+from ari_app.jsonhttp import JsonErrorRunner
 from ari_app.sim.ari_http import AriResources
 from ari_app.sim.callers import Carrier
 from ari_app.sim.control_http import ControlResources
@@ -93,7 +94,12 @@ class Emulator:
         """Listen on ``host:port`` (0: any free port); return the ARI base URL."""
         if self._runner is not None:
             raise EmulatorError("the emulator is already started")
-        runner = web.AppRunner(self.web_app(), access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
+        runner = JsonErrorRunner(
+            self.web_app(),
+            lambda _status, message: {"message": message},  # Asterisk's error body
+            access_log=None,
+            shutdown_timeout=SHUTDOWN_TIMEOUT_S,
+        )
         await runner.setup()
         site = web.TCPSite(runner, host, port)
         try:

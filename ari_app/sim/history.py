@@ -1,7 +1,11 @@
 """Ground truth about each caller, kept by the emulator independently of the application.
 
-The demo and benchmarks count lost calls and waiting times from these records,
+The demo and benchmarks count unanswered calls and waiting times from these records,
 not from what the application believes happened.
+
+Words: ``unanswered`` here is every caller who never talked to an operator, whoever ended the
+call (abandons included). The demo's and the journal's ``lost`` is narrower: unanswered and
+not ended by the caller, the failure that must never happen.
 """
 
 from __future__ import annotations
@@ -51,8 +55,8 @@ class CallRecord:
         return self.first_talk_at is not None
 
     @property
-    def lost(self) -> bool:
-        """Ended without ever talking to an operator."""
+    def unanswered(self) -> bool:
+        """Ended without ever talking to an operator (by anyone, the caller included)."""
         return self.ended and not self.talked
 
     def wait_s(self, now: float) -> float:
@@ -68,7 +72,7 @@ class CallHistory:
         self._records: dict[str, CallRecord] = {}
         self._live = 0
         self._talked = 0
-        self._lost = 0
+        self._unanswered = 0
 
     def open(self, record: CallRecord) -> CallRecord:
         self._records[record.channel_id] = record
@@ -87,12 +91,12 @@ class CallHistory:
         return len(self._records)
 
     def counts(self) -> dict[str, int]:
-        """Calls so far, still live, that talked to an operator, lost."""
+        """Calls so far, still live, that talked to an operator, ended unanswered."""
         return {
             "calls": len(self._records),
             "calls_live": self._live,
             "calls_talked": self._talked,
-            "calls_lost": self._lost,
+            "calls_unanswered": self._unanswered,
         }
 
     def start_talking(self, record: CallRecord, now: float, endpoint: str) -> None:
@@ -120,12 +124,12 @@ class CallHistory:
         record.ended_by = ended_by
         record.cause = cause
         self._live -= 1
-        self._lost += not record.talked
+        self._unanswered += not record.talked
 
 
 def record_to_json(record: CallRecord) -> dict[str, Any]:
-    """A record as the control API shows it, with ``lost``."""
+    """A record as the control API shows it, with ``unanswered``."""
     body = dataclasses.asdict(record)
     body.pop("talking_since", None)
-    body["lost"] = record.lost
+    body["unanswered"] = record.unanswered
     return body

@@ -201,7 +201,15 @@ class Router:
 async def _json_body(request: web.Request) -> Any:
     if not request.can_read_body:
         return None
-    text = await request.text()
+    try:
+        text = await request.text()
+    except web.HTTPRequestEntityTooLarge:
+        # A clear refusal rather than a 500 with a traceback in the log.
+        raise AriError(
+            413,
+            f"The request body is larger than {request.client_max_size} bytes",
+            reason="Request Entity Too Large",
+        ) from None
     if not text.strip():
         return None
     try:

@@ -31,6 +31,11 @@ from ari_app.store.topology_read import read_topology_rows, topology_source
 from ari_app.vcta import Modes, Topology
 from ari_app.vcta import modes as policy_modes
 from ari_app.vcta.mode_changes import modes_problems
+from ari_app.vcta.topology_change import CallInProgress, limit_changes, stranded
+
+# The channel a committed import is announced on, with the new topology's SHA-256: every
+# running instance LISTENs on it and takes the new topology (ari_app.calls.topology_reload).
+TOPOLOGY_CHANNEL = "ari_app_topology"
 
 _TOPOLOGY_TABLES = (
     "topology",
@@ -75,6 +80,9 @@ class ImportReport:
     removed_modes: tuple[str, ...] = ()
     dropped: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    # Each value the import changed for a unit that remains, or for the policy, such as
+    # "sdis77 max_queue 8 → 9" (each also audited).
+    changes: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -151,6 +159,22 @@ async def import_topology(
                 positions=topology.position_count,
                 virtual_ctas=len(topology.virtual_ctas),
             )
+        before = await read_topology_rows(conn)
+        changes = limit_changes(before, topology) if before is not None else []
+        if before is not None:
+            # Calls in progress, as the journal has them: one the new topology cannot carry
+            # is a reason to refuse, before anything is written.
+            open_calls = [
+                CallInProgress(call_id, position)
+                for call_id, position in await (
+                    await conn.execute("SELECT call_id, position FROM calls WHERE ended_at IS NULL")
+                ).fetchall()
+            ]
+            reasons = stranded(before, topology, open_calls)
+            if reasons:
+                raise TopologyInvalid(
+                    f"the topology was not imported: {'; '.join(reasons)}", tuple(reasons)
+                )
         old_units: dict[str, str] = dict(
             await (await conn.execute("SELECT id, kind FROM units")).fetchall()
         )
@@ -164,6 +188,18 @@ async def import_topology(
         await conn.execute("DELETE FROM units")  # cascades to every topology and mode table
         await _insert_topology(conn, topology, source, digest)
         created = await _write_modes(conn, topology, carried, actor)
+        for change in changes:
+            carried.audits.append(
+                _Audit(
+                    change.unit,
+                    f"topology.{change.name}",
+                    {change.name: change.before},
+                    {change.name: change.after},
+                    f"topology imported from {source}",
+                )
+            )
+        # Sent at commit only: instances never see a topology that is rolled back.
+        await conn.execute("SELECT pg_notify(%s, %s)", (TOPOLOGY_CHANNEL, digest))
         for audit in carried.audits:
             await insert_mode_change(
                 conn,
@@ -199,6 +235,7 @@ async def import_topology(
         removed_modes=tuple(carried.removed_modes),
         dropped=tuple(carried.dropped),
         warnings=tokens,
+        changes=tuple(str(c) for c in changes),
     )
 
 

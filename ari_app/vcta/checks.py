@@ -222,7 +222,12 @@ class _Checker:
                 key = f"neighbours[{index}]"
                 if neighbour == centre.id:
                     self.problem(place, key, f"{centre.id} cannot be its own neighbour.")
-                elif neighbour in self.topology.vcta_by_id:
+                elif (
+                    neighbour in self.topology.vcta_by_id
+                    and neighbour not in self.topology.centre_by_id
+                ):
+                    # An id that names both a centre and a virtual CTA is reported once, at
+                    # the virtual CTA: the neighbours naming the centre are not wrong.
                     self.problem(
                         place,
                         key,

@@ -46,6 +46,7 @@ class MoveKind(StrEnum):
     LAST_RESORT = "last_resort"  # it waited past last_resort_after: the national backup unit
     DIVERSION = "diversion"  # its centre was diverted while it waited
     VCTA = "vcta"  # a virtual CTA was activated or deactivated
+    TOPOLOGY = "topology"  # a new topology no longer has its unit, or pools it elsewhere
 
 
 @dataclass(frozen=True, slots=True)

@@ -215,8 +215,9 @@ def change_modes(topology: Topology, modes: Modes, change: ModeChange) -> ModeCh
                 return _refused(modes, f"{position_id!r} is not a position of this topology")
             already = position_id in modes.paused_positions
             if already == paused:
-                state = "paused" if paused else "not paused"
-                return _unchanged(modes, f"{position_id} is already {state}")
+                if paused:
+                    return _unchanged(modes, f"{position_id} is already paused")
+                return _unchanged(modes, f"{position_id} is not paused")
             paused_set = (
                 modes.paused_positions | {position_id}
                 if paused

@@ -85,6 +85,9 @@ class LivePosition:
     engaged: bool = False
     # Where the position sits in the available index, if it does: (unit, (idle_since, id)).
     indexed: tuple[str, tuple[float, str]] | None = None
+    # Removed by a new topology while on a call: it finishes that call, is offered nothing,
+    # and is forgotten once free.
+    retiring: bool = False
 
     @property
     def status(self) -> PositionStatus:
@@ -340,6 +343,7 @@ class PolicyState:
         if failure is OfferFailure.UNREACHABLE:
             position.online = False
         self._reindex(position)
+        self._forget_if_retired(position)
 
     def call_connected(self, call_id: str, position_id: str, now: float) -> None:
         """The operator at ``position_id`` answered: caller and operator talk."""
@@ -368,6 +372,7 @@ class PolicyState:
             else:
                 position.activity = Activity.IDLE
             self._reindex(position)
+            self._forget_if_retired(position)
         if call.overflow:
             self._held[call.unit] -= 1
         del self._calls[call_id]
@@ -431,6 +436,31 @@ class PolicyState:
         position.activity = Activity.IDLE
         position.idle_since = now
         self._reindex(position)
+        self._forget_if_retired(position)
+
+    # -- a new topology --------------------------------------------------------------------
+
+    def carry_position(self, old: LivePosition) -> None:
+        """Take over what ``old`` (of the state this one replaces) is doing: online, engaged,
+        idle since, wrap-up. A position this topology no longer has is kept, retiring, while
+        it is on a call or in wrap-up. Its call, if any, is carried with ``restore_call``."""
+        position = self._positions.get(old.id)
+        if position is None:
+            if old.call_id is None and old.activity is not Activity.WRAP_UP:
+                return
+            position = LivePosition(id=old.id, endpoint=old.endpoint, centre=old.centre)
+            position.retiring = True
+            self._positions[old.id] = position
+        position.online = old.online
+        position.engaged = old.engaged
+        position.idle_since = old.idle_since
+        if old.activity is Activity.WRAP_UP:
+            position.activity = Activity.WRAP_UP
+        self._reindex(position)
+
+    def _forget_if_retired(self, position: LivePosition) -> None:
+        if position.retiring and position.call_id is None and position.activity is Activity.IDLE:
+            del self._positions[position.id]
 
     # -- modes -----------------------------------------------------------------------------
 
@@ -513,7 +543,8 @@ class PolicyState:
         """Keep the available index in step with the position's flags and unit."""
         wanted: tuple[str, tuple[float, str]] | None = None
         if (
-            position.online
+            not position.retiring
+            and position.online
             and not position.paused
             and not position.engaged
             and position.activity is Activity.IDLE

@@ -175,6 +175,15 @@ class _Reader:
         if value is None:
             self.bad(place, key, f"{key} is missing.")
             return None
+        if isinstance(value, float):
+            # "not a number" read as nonsense for 8.5 or 1e9: show the value and the way out.
+            self.bad(
+                place,
+                key,
+                f"{key} must be a whole number, not {value!r}: write it without a decimal point "
+                "or an exponent (such as 8).",
+            )
+            return None
         if isinstance(value, bool) or not isinstance(value, int):
             self.bad(place, key, f"{key} must be a whole number, not {_kind(value)}.")
             return None

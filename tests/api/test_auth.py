@@ -24,7 +24,7 @@ READS = (
 ALPHA_CHANGES: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("PUT", "/api/v1/centres/alpha/mutual-aid", {"outgoing": False, "reason": "r"}),
     ("PUT", "/api/v1/centres/alpha/diversion", {"to": "gamma", "reason": "r"}),
-    ("PUT", "/api/v1/centres/alpha/crisis-message", {"message": "sound:x", "reason": "r"}),
+    ("PUT", "/api/v1/centres/alpha/crisis-message", {"message": "sound:beep", "reason": "r"}),
     ("POST", "/api/v1/positions/alpha-op1/pause", {"reason": "r"}),
     ("POST", "/api/v1/positions/alpha-op1/resume", {}),
 )

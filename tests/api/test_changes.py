@@ -127,6 +127,26 @@ async def test_crisis_message_is_set_shown_and_cleared(pg_dsn: str) -> None:
         assert (reply.status, reply.body["error_id"]) == (422, "invalid_crisis_message")
         assert "must be a media Asterisk can play" in reply.body["message"]
 
+        # A file Asterisk does not have would be skipped in silence for every caller.
+        for message, said in (
+            (
+                "sound:crisis/fload",
+                "alpha: Asterisk has no sound 'crisis/fload' (GET /sounds lists those it has): "
+                "install the file in its sounds directory, or name another",
+            ),
+            (
+                "recording:crisis-77",
+                "alpha: Asterisk has no stored recording 'crisis-77' (GET /recordings/stored "
+                "lists those it has)",
+            ),
+        ):
+            reply = await world.put(path, {"message": message, "reason": "flood"}, "alpha")
+            assert (reply.status, reply.body["error_id"]) == (422, "unknown_media"), message
+            assert reply.body["message"] == said
+        assert world.service.policy.modes.of("alpha").crisis_message == "sound:crisis/flood"
+        reply = await world.put(path, {"message": "sound:silence/2", "reason": "r"}, "alpha")
+        assert reply.status == 200
+
         reply = await world.put(path, {"message": None, "reason": "water gone"}, "alpha")
         assert reply.body["decision"] == "alpha: crisis message cleared"
         assert world.service.policy.modes.of("alpha").crisis_message is None

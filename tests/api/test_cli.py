@@ -11,6 +11,7 @@ import pytest
 
 from ari_app.cli import main
 from tests.api.world import World, api_world, caller_waiting_at_alpha
+from tests.calls.topologies import pooled_at_night
 
 Capture = pytest.CaptureFixture[str]
 
@@ -57,6 +58,31 @@ async def test_status_shows_every_unit_then_one_unit_with_its_waiting_call(
         assert [u["id"] for u in units] == ["alpha", "beta", "gamma", "national"]
 
 
+async def test_status_says_pooled_diverted_or_off_where_nena_says_disabled(
+    pg_dsn: str, monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    async with api_world(pg_dsn, topology=pooled_at_night()) as world:
+        argv = ["divert", "gamma", "--to", "national", "--reason", "evacuation"]
+        assert await run(monkeypatch, world, "national", *argv) == 0
+        capsys.readouterr()
+        assert await run(monkeypatch, world, "read", "status") == 0
+        states = {
+            line.split()[0]: line.split()[1] for line in capsys.readouterr().out.splitlines()[1:]
+        }
+        assert states == {
+            "alpha": "Pooled",
+            "beta": "Pooled",
+            "gamma": "Diverted",
+            "national": "Standby",
+            "night": "Standby",
+        }
+        argv = ["virtual-cta", "night", "off", "--reason", "morning"]
+        assert await run(monkeypatch, world, "national", *argv) == 0
+        capsys.readouterr()
+        assert await run(monkeypatch, world, "read", "status", "night") == 0
+        assert capsys.readouterr().out.splitlines()[1].split()[:2] == ["night", "Off"]
+
+
 async def test_officer_commands_change_their_centre_and_say_what_changed(
     pg_dsn: str, monkeypatch: pytest.MonkeyPatch, capsys: Capture
 ) -> None:
@@ -78,6 +104,7 @@ async def test_officer_commands_change_their_centre_and_say_what_changed(
             (["pause", "alpha-op1"], "alpha-op1 paused"),
             (["pause", "alpha-op1"], "no change: alpha-op1 is already paused"),
             (["resume", "alpha-op1", "--reason", "back from break"], "alpha-op1 resumed"),
+            (["resume", "alpha-op1"], "no change: alpha-op1 is not paused"),
         )
         for argv, said in commands:
             assert await run(monkeypatch, world, "alpha", *argv) == 0, argv
@@ -113,6 +140,8 @@ async def test_refusals_and_errors_are_one_line_and_exit_1(
             ("alpha", ["mutual-aid", "alpha", "--reason", "r"], "say what to switch"),
             ("alpha", ["callbacks", "--done", "c1"], "--done needs --outcome"),
             ("alpha", ["pick", "alpha-op1", "nope"], "there is no call 'nope'"),
+            ("read", ["changes", "--unit", "sdis99"], "there is no unit 'sdis99'"),
+            ("read", ["callbacks", "--centre", "sdis99"], "there is no centre 'sdis99'"),
             ("bogus", ["status"], "unknown or revoked (set ARI_APP_API_TOKEN"),
         )
         for role, argv, said in cases:
@@ -128,6 +157,14 @@ async def test_refusals_and_errors_are_one_line_and_exit_1(
             line = one_line(captured.err)
             assert line.startswith("ari-app: ")
             assert said in line, (argv, line)
+
+
+async def test_an_invalid_option_is_named_as_typed_not_as_the_api_field(
+    pg_dsn: str, monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    async with api_world(pg_dsn) as world:
+        assert await run(monkeypatch, world, "read", "changes", "--limit", "100000") == 1
+        assert one_line(capsys.readouterr().err) == "ari-app: --limit must be at most 500"
 
 
 async def test_unreachable_api_and_missing_token_are_one_line(

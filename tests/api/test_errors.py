@@ -63,7 +63,10 @@ async def test_wrong_types_missing_and_unknown_fields_are_422_with_their_place(
 
         status, body = await put_raw(world, MUTUAL_AID, json.dumps({"reason": "why"}))
         assert status == 422
-        assert "give 'outgoing', 'incoming' or both" in str(body["message"])
+        # The rule as a sentence, without pydantic's "value error," in front.
+        assert body["message"] == (
+            "invalid request: body: give 'outgoing', 'incoming' or both (true or false)"
+        )
         assert world.calls.recorder.changes == []
 
 
@@ -73,6 +76,19 @@ async def test_oversized_body_is_413(pg_dsn: str) -> None:
         status, body = await put_raw(world, MUTUAL_AID, huge)
         assert (status, body["error_id"]) == (413, "body_too_large")
         assert f"{MAX_BODY_BYTES} bytes at most" in str(body["message"])
+
+
+async def test_url_or_header_over_8_kib_is_a_json_error_like_every_other(pg_dsn: str) -> None:
+    async with api_world(pg_dsn) as world:
+        for params, headers in (({"junk": "x" * 9000}, {}), ({}, {"X-Junk": "x" * 9000})):
+            reply = await world.get("/api/v1/units", params=params, headers=headers)
+            assert reply.status == 400
+            assert reply.body == {
+                "error_id": "bad_request",
+                "message": "the request line or a header is longer than 8190 bytes: send a "
+                "shorter URL or header",
+                "details": [],
+            }
 
 
 async def test_unknown_paths_ids_and_methods_are_json_errors(pg_dsn: str) -> None:
@@ -93,14 +109,27 @@ async def test_unknown_paths_ids_and_methods_are_json_errors(pg_dsn: str) -> Non
             reply = await world.request(method, path, json={})
             assert (reply.status, reply.body["error_id"]) == (404, error_id), path
             assert "atlantis" in reply.body["message"]
+        # An unknown id in a filter is refused, not answered with an empty list.
+        for path, query, error_id in (
+            ("/api/v1/mode-changes", {"unit": "atlantis"}, "unknown_unit"),
+            ("/api/v1/callbacks", {"centre": "atlantis"}, "unknown_centre"),
+            ("/api/v1/positions", {"unit": "atlantis"}, "unknown_unit"),
+        ):
+            reply = await world.get(path, params=query)
+            assert (reply.status, reply.body["error_id"]) == (404, error_id), path
+            assert "atlantis" in reply.body["message"]
 
 
 async def test_bad_query_values_are_422(pg_dsn: str) -> None:
     async with api_world(pg_dsn) as world:
-        for params in ({"limit": "many"}, {"limit": "0"}, {"limit": "501"}):
-            reply = await world.get("/api/v1/mode-changes", params=params)
-            assert reply.status == 422, params
-            assert reply.body["details"][0]["location"] == "query.limit"
+        for value, said in (
+            ("many", "must be a whole number"),
+            ("0", "must be at least 1"),
+            ("501", "must be at most 500"),
+        ):
+            reply = await world.get("/api/v1/mode-changes", params={"limit": value})
+            assert reply.status == 422, value
+            assert reply.body["details"] == [{"location": "query.limit", "message": said}]
         reply = await world.get("/api/v1/callbacks", params={"pending": "perhaps"})
         assert (reply.status, reply.body["details"][0]["location"]) == (422, "query.pending")
 

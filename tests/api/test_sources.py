@@ -63,5 +63,5 @@ async def test_recent_changes_can_come_from_the_store_audit_trail(
         assert diversion["after"]["diverted_to"] == "sdis91"
         assert diversion["decision"] is None
 
-        only = await world.get("/api/v1/mode-changes", params={"unit": "sdis91", "limit": "5"})
+        only = await world.get("/api/v1/mode-changes", params={"unit": "beta", "limit": "5"})
         assert only.body["changes"] == []

@@ -27,6 +27,7 @@ from ari_app.api import (
 from ari_app.api.activity import Activity, ActivityJournal
 from ari_app.calls.config import CallSettings
 from ari_app.calls.journal import Journal, JournalEntry, JournalKind, MemoryJournal
+from ari_app.calls.media_check import AsteriskMedia
 from ari_app.calls.modes import MemoryModeRecorder
 from ari_app.calls.service import CallService
 from ari_app.clock import ScaledClock
@@ -243,7 +244,8 @@ async def api_world(
     """
     topology = topology or three_centres()
     clock = ScaledClock(SPEED)
-    emulator = Emulator(clock=clock, users={USER: PASSWORD}, app=APP)
+    # The crisis message the tests set exists, as the API checks with Asterisk.
+    emulator = Emulator(clock=clock, users={USER: PASSWORD}, app=APP, sounds={"crisis/flood": 4.0})
     await emulator.start()
     stack = contextlib.AsyncExitStack()
     stack.push_async_callback(emulator.stop)
@@ -296,6 +298,7 @@ async def api_world(
                 store_timeout_s=store_timeout_s,
                 activity=activity,
                 clock=clock,
+                media=AsteriskMedia(config),
             )
 
         built: list[web.Application] = []

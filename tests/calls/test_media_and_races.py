@@ -53,6 +53,32 @@ async def test_crisis_message_is_played_before_the_welcome_then_reminders_repeat
         await h.until_idle()
 
 
+async def test_crisis_message_that_fails_to_play_is_logged_with_the_call_and_the_sound(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with running(topology=three_centres(), script=NoAnswer(), ring_timeout_s=600) as h:
+        plays = record_plays(h)
+        h.service.change_modes(
+            SetCrisisMessage("alpha", "sound:crisis/missing"), actor="officer", reason="storm"
+        )
+        call = await h.call("18")
+        bridge = h.service.names.holding_bridge(call)
+        # The welcome follows: the caller is not left in silence by the missing file.
+        await wait_until(
+            lambda: (
+                [m for b, m in plays if b == bridge][:2]
+                == ["sound:crisis/missing", "sound:hello-world"]
+            ),
+            what="the failed crisis message, then the welcome",
+        )
+        failed = [r for r in caplog.records if r.getMessage().startswith("announcement could not")]
+        assert [(r.levelname, r.__dict__["call_id"], r.__dict__["media"]) for r in failed] == [
+            ("WARNING", call, "sound:crisis/missing")
+        ]
+        await h.emulator.hang_up_caller(call)
+        await h.until_idle()
+
+
 async def test_announcement_that_never_ends_gives_way_to_music_after_the_guard() -> None:
     # hello-world lasts an hour here: its PlaybackFinished would come far too late.
     async with running(

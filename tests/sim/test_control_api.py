@@ -129,7 +129,7 @@ async def test_operator_hangs_up_after_talk_time_and_the_caller_stays(emu, http,
     assert record.ended_by == "operator"
     assert record.first_talk_endpoint == "sdis77-op1"
     assert record.talk_s > 0
-    assert not record.lost
+    assert not record.unanswered
 
 
 @dataclass
@@ -166,7 +166,11 @@ async def test_caller_without_an_operator_hangs_up_when_patience_runs_out(emu, h
     await log.wait_for("StasisEnd", lambda e: e["channel"]["id"] == caller)
     record = emu.call(caller)
     assert record is not None
-    assert (record.ended_by, record.abandoned_by_patience, record.lost) == ("caller", True, True)
+    assert (record.ended_by, record.abandoned_by_patience, record.unanswered) == (
+        "caller",
+        True,
+        True,
+    )
     assert log.of(caller) == [
         "StasisStart",
         "ChannelStateChange",
@@ -210,7 +214,7 @@ async def test_ground_truth_follows_the_call_from_arrival_to_end(emu, http, conn
     assert before <= record.created_at <= record.answered_at <= record.first_talk_at
     assert record.first_talk_at <= record.ended_at
     assert record.first_talk_at - record.created_at >= 1.0  # waited for the answer delay
-    assert (record.ended_by, record.cause, record.lost) == ("caller", 16, False)
+    assert (record.ended_by, record.cause, record.unanswered) == ("caller", 16, False)
     assert [r.channel_id for r in emu.history()] == [caller]
 
 
@@ -220,7 +224,7 @@ async def test_call_to_an_application_without_websocket_never_reaches_ari(emu):
     assert emu.channels() == []
     record = emu.call(handle.channel_id)
     assert record is not None
-    assert (record.ended_by, record.lost) == ("no-application", True)
+    assert (record.ended_by, record.unanswered) == ("no-application", True)
 
 
 async def test_dtmf_from_the_caller_arrives_digit_by_digit(emu, http, connect):

@@ -108,3 +108,32 @@ async def test_asterisk_resources_describe_the_emulated_version(emu, http):
         assert (await response.json())["ping"] == "pong"
     async with http.get(f"{emu.base_url}/sounds") as response:
         assert "hello-world" in {s["id"] for s in await response.json()}
+
+
+async def test_oversized_body_is_a_clear_413_not_a_500(emu):
+    huge = b'{"routing_key": "' + b"7" * (10 * 1024 * 1024) + b'"}'
+    async with (
+        aiohttp.ClientSession(headers=basic_auth(LAB_USER, LAB_PASSWORD)) as session,
+        session.post(
+            f"{emu.control_url}/calls", data=huge, headers={"Content-Type": "application/json"}
+        ) as response,
+    ):
+        assert response.status == 413
+        assert await response.json() == {"message": "The request body is larger than 1048576 bytes"}
+
+
+@pytest.mark.parametrize("where", ["url", "header"])
+async def test_url_or_header_over_8_kib_is_answered_in_json(emu, where):
+    long = "x" * 9000
+    url = f"{emu.base_url}/channels" + (f"?junk={long}" if where == "url" else "")
+    headers = {"X-Junk": long} if where == "header" else {}
+    async with (
+        aiohttp.ClientSession(headers=basic_auth(LAB_USER, LAB_PASSWORD)) as session,
+        session.get(url, headers=headers) as response,
+    ):
+        assert (response.status, response.content_type) == (400, "application/json")
+        body = await response.json()
+    assert body == {
+        "message": "the request line or a header is longer than 8190 bytes: send a shorter URL "
+        "or header"
+    }

@@ -296,5 +296,5 @@ async def test_local_caller_not_answered_within_the_originate_timeout_goes(emu, 
     assert emu.channels() == []
     record = emu.call(second)
     assert record is not None
-    assert (record.routing_key, record.lost) == ("112", True)
+    assert (record.routing_key, record.unanswered) == ("112", True)
     assert first["name"].endswith(";1")

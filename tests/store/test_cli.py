@@ -98,6 +98,10 @@ def test_token_created_for_scripts_then_revoked(
 
     assert run(monkeypatch, pg_dsn, "token", "revoke", str(created["id"]), "--by", "bob") == 0
     assert "revoked by bob" in capsys.readouterr().out
+    assert run(monkeypatch, pg_dsn, "token", "revoke", str(created["id"]), "--by", "eve") == 0
+    again = capsys.readouterr().out.strip()
+    assert again.startswith(f"token {created['id']} (cogic) was already revoked on ")
+    assert again.endswith(" by bob: nothing changed")
     assert run(monkeypatch, pg_dsn, "token", "list", "--active") == 0
     assert "no tokens" in capsys.readouterr().out
     assert run(monkeypatch, pg_dsn, "token", "list") == 0

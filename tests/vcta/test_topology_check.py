@@ -264,3 +264,26 @@ def test_bad_file_gives_a_message_and_no_traceback(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert f"{path}:2:16: TOML syntax error: Invalid value." in done.stderr
+
+
+@pytest.mark.parametrize(("written", "shown"), [("5.5", "5.5"), ("1e9", "1000000000.0")])
+def test_decimal_where_a_whole_number_is_needed_is_shown_with_the_way_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], written: str, shown: str
+) -> None:
+    text = VALID.replace("max_queue = 5\nmax_wait = 30\nreserve = 1", f"max_queue = {written}\n"
+                         "max_wait = 30\nreserve = 1")  # fmt: skip
+    assert _only_problem(tmp_path, capsys, text) == (
+        f"topology.toml: [centres.sdis77] max_queue: max_queue must be a whole number, not "
+        f"{shown}: write it without a decimal point or an exponent (such as 8)."
+    )
+
+
+def test_virtual_cta_named_like_a_centre_is_one_problem_not_one_per_neighbour(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # sdis77 is every other centre's neighbour: each used to be told it lists a virtual CTA.
+    text = VALID + '\n[virtual_ctas.sdis77]\nname = "Pool"\nmembers = ["sdis77", "sdis91"]\n'
+    assert _only_problem(tmp_path, capsys, text) == (
+        "topology.toml: [virtual_ctas] sdis77: sdis77 is already the id of a centre; a unit id "
+        "names one thing."
+    )
