@@ -275,6 +275,8 @@ async def start_runner(mode: Mode, node: Asterisk, workdir: Path, dsn: str) -> R
     if mode.runner == "reference":
         stats = workdir / f"{mode.name}-stats.json"
         stats.unlink(missing_ok=True)
+        ready = Path(f"{stats}.ready")
+        ready.unlink(missing_ok=True)
         endpoints = ",".join(f"PJSIP/bench-op{i}" for i in range(1, POSITIONS + 1))
         argv = [
             sys.executable,
@@ -293,7 +295,13 @@ async def start_runner(mode: Mode, node: Asterisk, workdir: Path, dsn: str) -> R
         ]
         process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
         runner = Runner(process, stats_path=stats)
-        await wait_application(node)
+        # Not GET /applications: the name stays listed after ari-app's run, while its
+        # endpoint subscription lasts, before this application's websocket is open.
+        deadline = time.monotonic() + 30
+        while not ready.exists():
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"the reference application did not connect; see {log.name}")
+            await asyncio.sleep(0.1)
         return runner
     api_port = free_port()
     env = {
@@ -328,16 +336,6 @@ async def start_runner(mode: Mode, node: Asterisk, workdir: Path, dsn: str) -> R
                     return runner
         await asyncio.sleep(0.3)
     raise RuntimeError(f"ari-app run was not ready within 60 s; see {log.name}")
-
-
-async def wait_application(node: Asterisk) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        apps = await node.ari("GET", "/applications")
-        if any(app["name"] == APP_NAME for app in apps):
-            return
-        await asyncio.sleep(0.2)
-    raise RuntimeError("the reference application did not connect within 30 s")
 
 
 async def stop_runner(runner: Runner) -> dict[str, float]:
@@ -486,7 +484,11 @@ async def run_point(  # noqa: PLR0915, PLR0917 - one point's steps, in their ord
         f"{int(args.duration + args.hold + 120)}s",
         log=here / "carrier-errors.log",
     )
-    await asyncio.to_thread(carrier.wait)
+    try:  # sipp's own -timeout does not end calls left unanswered
+        await asyncio.to_thread(carrier.wait, args.duration + args.hold + 90)
+    except subprocess.TimeoutExpired:
+        carrier.kill()
+        carrier.wait(5)
     await until_empty(node, within=30)
     point.asterisk_cpu_ms_per_call = round((node.cpu_s() - asterisk_cpu) * 1000 / planned, 1)
     if runner is not None:

@@ -165,6 +165,8 @@ async def main(args: argparse.Namespace) -> None:
         url = f"{args.url}/events?app={args.app}".replace("http", "ws", 1)
         tasks: set[asyncio.Task[None]] = set()
         async with session.ws_connect(url) as ws:
+            if args.stats:  # connected: the bench may start calling
+                Path(args.stats + ".ready").touch()  # noqa: ASYNC240 - once, at start
             reader = loop.create_task(stop.wait())
             while not stop.is_set():
                 receive = loop.create_task(ws.receive())
