@@ -19,7 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from ari_app.calls.journal import JournalEntry, JournalKind
+from ari_app.calls.ports import JournalEntry, JournalKind
 from ari_app.store.backoff import Backoff
 from ari_app.store.db import Connection
 from ari_app.store.journal_db import write_batch

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 import psycopg
 
-from ari_app.calls.journal import JournalEntry, JournalValue
+from ari_app.calls.ports import JournalEntry, JournalValue
 from ari_app.store.db import Connection, first_line, is_record_caused
 
 # How long a batch waits for a row lock before the batch is retried later.

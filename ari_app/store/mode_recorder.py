@@ -33,7 +33,7 @@ from typing import Any
 
 import psycopg
 
-from ari_app.calls.modes import ModeChangeRecord
+from ari_app.calls.ports import ModeChangeRecord
 from ari_app.store.backoff import Backoff
 from ari_app.store.db import Connection, SingleConnection
 from ari_app.store.mode_writes import (

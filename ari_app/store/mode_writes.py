@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ari_app.calls.modes import ModeChangeRecord
+from ari_app.calls.ports import ModeChangeRecord
 from ari_app.store.spool import MAX_BYTES, SEGMENT_BYTES, CorruptLine, LineSpool, read_line
 from ari_app.vcta import (
     CentreModes,

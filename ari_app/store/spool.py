@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, Generic, TypeVar
 
-from ari_app.calls.journal import CallOutcome, JournalEntry, JournalKind, JournalValue
+from ari_app.calls.ports import CallOutcome, JournalEntry, JournalKind, JournalValue
 
 log = logging.getLogger(__name__)
 
