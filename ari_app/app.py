@@ -12,6 +12,12 @@ application takes calls without a database and catches up when it returns):
 4. the journal and the mode recorder (both spool while PostgreSQL is unreachable);
 5. the call handling (connects to Asterisk, resynchronises, then takes calls);
 6. the duty-officer API, until SIGINT or SIGTERM; then everything stops in reverse order.
+
+The journal's and the mode recorder's writers and the call handling run as one supervised
+group (``ari_app.supervision``): if one of them stops while the application runs, a
+CRITICAL line names it and its error, ``/readyz`` answers 503 at once, and after
+``FAILURE_GRACE_S`` (so that probes see it; a signal cuts it short) everything stops in
+reverse order and ``run_application`` raises ``ServiceFailed``: ``ari-app run`` exits 1.
 """
 
 from __future__ import annotations
@@ -29,9 +35,11 @@ from psycopg_pool import AsyncConnectionPool
 from ari_app.api import StoreModeHistory, build_api, serve_api
 from ari_app.api.activity import Activity, ActivityJournal
 from ari_app.api.metrics import MetricsJournal
+from ari_app.api.ports import CallControl
 from ari_app.calls.config import CallSettings, Recording
 from ari_app.calls.media_check import AsteriskMedia
 from ari_app.calls.running import call_handling
+from ari_app.calls.service import CallService, ServiceStats
 from ari_app.calls.topology_reload import TopologyReloader, store_readers
 from ari_app.clock import real_clock
 from ari_app.diagnosis import DATABASE, AriProbe, Problems, dsn_problem, watch_asterisk
@@ -54,11 +62,24 @@ from ari_app.store.db import CONNECT_TIMEOUT_S, connect, describe_dsn
 from ari_app.store.mode_writes import apply_writes
 from ari_app.store.open_calls import JournalOpenCalls
 from ari_app.store.topology_read import topology_source
-from ari_app.vcta import Modes, Topology, load_topology
+from ari_app.supervision import Supervisor
+from ari_app.vcta import (
+    ModeChange,
+    ModeChangeResult,
+    Modes,
+    PickDecision,
+    PolicyState,
+    Topology,
+    UnitSnapshot,
+    load_topology,
+)
 
 log = logging.getLogger(__name__)
 
 STORE_WAIT_S = 5.0  # how long the start waits for PostgreSQL before going on without it
+# How long a failed application stays up answering 503 on /readyz before it stops, so that
+# an orchestrator's probe sees why rather than only a vanished process.
+FAILURE_GRACE_S = 2.0
 
 
 class StartError(Exception):
@@ -137,8 +158,87 @@ async def starting_modes(
     return apply_writes(topology, topology.initial_modes(), pending)
 
 
-async def run_application(settings: Settings, stop: asyncio.Event) -> None:
-    """Take calls and serve the API until ``stop`` is set."""
+class SupervisedCalls:
+    """The call service as the API sees it, ready only while every supervised service is
+    alive: a dead journal or call handling makes ``/readyz`` say so before the stop."""
+
+    def __init__(self, service: CallService, supervisor: Supervisor) -> None:
+        self._service = service
+        self._supervisor = supervisor
+
+    @property
+    def ready(self) -> bool:
+        return self._supervisor.healthy and self._service.ready
+
+    @property
+    def topology(self) -> Topology:
+        return self._service.topology
+
+    @property
+    def policy(self) -> PolicyState:
+        return self._service.policy
+
+    @property
+    def stats(self) -> ServiceStats:
+        return self._service.stats
+
+    @property
+    def ari_requests(self) -> int:
+        return self._service.ari_requests
+
+    def snapshot(self) -> tuple[UnitSnapshot, ...]:
+        return self._service.snapshot()
+
+    def change_modes(self, change: ModeChange, *, actor: str, reason: str) -> ModeChangeResult:
+        return self._service.change_modes(change, actor=actor, reason=reason)
+
+    def pick(self, position_id: str, call_id: str) -> PickDecision:
+        return self._service.pick(position_id, call_id)
+
+
+def watch_writer(supervisor: Supervisor, name: str, task: asyncio.Task[None] | None) -> None:
+    """Supervise a started writer's task."""
+    if task is None:
+        raise RuntimeError(f"the {name} is not started: there is nothing to supervise")
+    supervisor.watch(name, task)
+
+
+async def until_stop_or_failure(
+    stop: asyncio.Event, supervisor: Supervisor, grace_s: float = FAILURE_GRACE_S
+) -> None:
+    """Return when ``stop`` is set, or ``grace_s`` after a service failed (at once if
+    ``stop`` is set meanwhile)."""
+    stopped = asyncio.create_task(stop.wait(), name="app:stop-signal")
+    failed = asyncio.create_task(supervisor.failed.wait(), name="app:service-failed")
+    try:
+        await asyncio.wait({stopped, failed}, return_when=asyncio.FIRST_COMPLETED)
+        if not supervisor.healthy and not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(stopped), grace_s)
+    finally:
+        for task in (stopped, failed):
+            task.cancel()
+        await asyncio.wait({stopped, failed})
+
+
+async def run_application(
+    settings: Settings, stop: asyncio.Event, *, failure_grace_s: float | None = None
+) -> None:
+    """Take calls and serve the API until ``stop`` is set; raises ServiceFailed once
+    everything is stopped if a service stopped on its own (after ``failure_grace_s``,
+    ``FAILURE_GRACE_S`` by default)."""
+    supervisor = Supervisor()
+    grace_s = FAILURE_GRACE_S if failure_grace_s is None else failure_grace_s
+    try:
+        await _run(settings, stop, supervisor, grace_s)
+    finally:
+        supervisor.stopping()
+    supervisor.raise_failure()
+
+
+async def _run(
+    settings: Settings, stop: asyncio.Event, supervisor: Supervisor, failure_grace_s: float
+) -> None:
     dsn = settings.database_dsn.get_secret_value()
     settings.spool_path.parent.mkdir(parents=True, exist_ok=True)
     log.info("store", extra={"database": describe_dsn(dsn)})
@@ -153,105 +253,134 @@ async def run_application(settings: Settings, stop: asyncio.Event) -> None:
         log.error(unparsable)  # once, clearly: the pool's retries are then held back
         problems.set(DATABASE, unparsable)
     async with contextlib.AsyncExitStack() as stack:
-        pool, reachable = await stack.enter_async_context(store_pool(dsn))
-        topology, applied = await choose_topology(pool, reachable, settings.topology_path)
-        recorder = StoreModeRecorder(dsn, mode_spool_path(settings))
-        modes = await starting_modes(pool, reachable, topology, recorder)
-        journal = PostgresJournal(dsn, settings.spool_path)
-        await journal.start()
-        stack.push_async_callback(journal.stop)
-        await recorder.start()
-        stack.push_async_callback(recorder.stop)
-        registry = CollectorRegistry()
-        activity = Activity()  # the last hour the dashboard shows, counted from the journal
-        clock = real_clock()
-        service = await stack.enter_async_context(
-            call_handling(
-                ari_config=AriConfig(
-                    str(settings.ari_url),
-                    settings.ari_user,
-                    settings.ari_password.get_secret_value(),
-                ),
-                topology=topology,
-                modes=modes,
-                journal=MetricsJournal(ActivityJournal(journal, activity), registry),
-                recorder=recorder,
-                clock=clock,
-                settings=CallSettings(
-                    app_name=settings.app_name,
-                    ring_timeout_s=settings.ring_timeout_s,
-                    wrap_up_s=settings.wrap_up_s,
-                    recording=settings.recording,
-                    ari_connections=settings.ari_max_connections,
-                ),
-                # Without PostgreSQL at start, the previous run's open calls cannot be read:
-                # waiting for the journal to catch up only kept /readyz at 503 for 10 s.
-                open_calls=JournalOpenCalls(
-                    journal, CallHistory(pool), catch_up_s=10.0 if reachable else 0.0
-                ),
-            )
-        )
-        ari_config = AriConfig(
-            str(settings.ari_url), settings.ari_user, settings.ari_password.get_secret_value()
-        )
-        probe = AriProbe(
-            str(settings.ari_url), settings.ari_user, settings.ari_password.get_secret_value()
-        )
-        watching = asyncio.create_task(
-            watch_asterisk(probe.problem, lambda: service.ready, problems),
-            name="diagnosis:asterisk",
-        )
-        stack.push_async_callback(_cancel, watching)
-
-        if unparsable is None:
-            read_digest, read_stored = store_readers(pool, recorder.pending)
-            reloader = TopologyReloader(
-                service,
-                dsn,
-                applied=applied,
-                read_digest=read_digest,
-                read_topology=read_stored,
-                problems=problems,
-            )
-            reloading = asyncio.create_task(reloader.run(), name="calls:topology-reload")
-            stack.push_async_callback(_cancel, reloading)
-
-        def current_problems() -> dict[str, str]:
-            found = dict(problems.current())
-            if DATABASE not in found and not journal.stats().database_up:
-                found[DATABASE] = (
-                    f"PostgreSQL at {describe_dsn(dsn)} is unreachable: calls are taken, the "
-                    f"journal waits in {settings.spool_path}, token checks answer 503"
-                )
-            return found
-
-        api = build_api(
-            calls=service,
-            tokens=TokenStore(pool),
-            history=StoreModeHistory(ModeStore(pool)),
-            registry=registry,
-            callbacks=CallbackStore(pool),
-            journal_stats=journal.stats,
-            activity=activity,
-            clock=clock,
-            problems=current_problems,
-            media=AsteriskMedia(ari_config),
-        )
         try:
-            served = await stack.enter_async_context(
-                serve_api(api, settings.api_host, settings.api_port)
+            await _serve(
+                settings,
+                stop,
+                supervisor,
+                stack=stack,
+                dsn=dsn,
+                problems=problems,
+                failure_grace_s=failure_grace_s,
             )
-        except OSError as error:
-            raise StartError(
-                f"cannot serve the API on {settings.api_host}:{settings.api_port}: "
-                f"{error.strerror} (ARI_APP_API_HOST / ARI_APP_API_PORT)"
-            ) from None
-        log.info(
-            "running",
-            extra={"app": settings.app_name, "ari": str(settings.ari_url), "api": served.url},
+        finally:
+            # Before anything is unwound: services ending from here on are expected to.
+            supervisor.stopping()
+
+
+async def _serve(
+    settings: Settings,
+    stop: asyncio.Event,
+    supervisor: Supervisor,
+    *,
+    stack: contextlib.AsyncExitStack,
+    dsn: str,
+    problems: Problems,
+    failure_grace_s: float,
+) -> None:
+    """Start everything on ``stack`` (which stops it in reverse order) and wait."""
+    unparsable = dsn_problem(dsn)
+    pool, reachable = await stack.enter_async_context(store_pool(dsn))
+    topology, applied = await choose_topology(pool, reachable, settings.topology_path)
+    recorder = StoreModeRecorder(dsn, mode_spool_path(settings))
+    modes = await starting_modes(pool, reachable, topology, recorder)
+    journal = PostgresJournal(dsn, settings.spool_path)
+    await journal.start()
+    stack.push_async_callback(journal.stop)
+    watch_writer(supervisor, "journal", journal.task)
+    await recorder.start()
+    stack.push_async_callback(recorder.stop)
+    watch_writer(supervisor, "mode-recorder", recorder.task)
+    # Pushed last, so run first on the way out: stops ending from here on are expected.
+    stack.callback(supervisor.stopping)
+    registry = CollectorRegistry()
+    activity = Activity()  # the last hour the dashboard shows, counted from the journal
+    clock = real_clock()
+    ari_config = AriConfig(
+        str(settings.ari_url), settings.ari_user, settings.ari_password.get_secret_value()
+    )
+    service = await stack.enter_async_context(
+        call_handling(
+            ari_config=ari_config,
+            topology=topology,
+            modes=modes,
+            journal=MetricsJournal(ActivityJournal(journal, activity), registry),
+            recorder=recorder,
+            clock=clock,
+            settings=CallSettings(
+                app_name=settings.app_name,
+                ring_timeout_s=settings.ring_timeout_s,
+                wrap_up_s=settings.wrap_up_s,
+                recording=settings.recording,
+                ari_connections=settings.ari_max_connections,
+            ),
+            # Without PostgreSQL at start, the previous run's open calls cannot be read:
+            # waiting for the journal to catch up only kept /readyz at 503 for 10 s.
+            open_calls=JournalOpenCalls(
+                journal, CallHistory(pool), catch_up_s=10.0 if reachable else 0.0
+            ),
+            watch=supervisor.watch,
         )
-        await stop.wait()
-        log.info("stopping")
+    )
+    probe = AriProbe(
+        str(settings.ari_url), settings.ari_user, settings.ari_password.get_secret_value()
+    )
+    watching = asyncio.create_task(
+        watch_asterisk(probe.problem, lambda: service.ready, problems),
+        name="diagnosis:asterisk",
+    )
+    stack.push_async_callback(_cancel, watching)
+
+    if unparsable is None:
+        read_digest, read_stored = store_readers(pool, recorder.pending)
+        reloader = TopologyReloader(
+            service,
+            dsn,
+            applied=applied,
+            read_digest=read_digest,
+            read_topology=read_stored,
+            problems=problems,
+        )
+        reloading = asyncio.create_task(reloader.run(), name="calls:topology-reload")
+        stack.push_async_callback(_cancel, reloading)
+
+    def current_problems() -> dict[str, str]:
+        found = dict(problems.current())
+        if DATABASE not in found and not journal.stats().database_up:
+            found[DATABASE] = (
+                f"PostgreSQL at {describe_dsn(dsn)} is unreachable: calls are taken, the "
+                f"journal waits in {settings.spool_path}, token checks answer 503"
+            )
+        return found
+
+    calls: CallControl = SupervisedCalls(service, supervisor)
+    api = build_api(
+        calls=calls,
+        tokens=TokenStore(pool),
+        history=StoreModeHistory(ModeStore(pool)),
+        registry=registry,
+        callbacks=CallbackStore(pool),
+        journal_stats=journal.stats,
+        activity=activity,
+        clock=clock,
+        problems=current_problems,
+        media=AsteriskMedia(ari_config),
+    )
+    try:
+        served = await stack.enter_async_context(
+            serve_api(api, settings.api_host, settings.api_port)
+        )
+    except OSError as error:
+        raise StartError(
+            f"cannot serve the API on {settings.api_host}:{settings.api_port}: "
+            f"{error.strerror} (ARI_APP_API_HOST / ARI_APP_API_PORT)"
+        ) from None
+    log.info(
+        "running",
+        extra={"app": settings.app_name, "ari": str(settings.ari_url), "api": served.url},
+    )
+    await until_stop_or_failure(stop, supervisor, failure_grace_s)
+    log.info("stopping")
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from ari_app.calls.config import CallSettings
 from ari_app.calls.journal import Journal, OpenCalls
@@ -27,8 +27,13 @@ async def call_handling(
     clock: Clock,
     settings: CallSettings,
     open_calls: OpenCalls | None = None,
+    watch: Callable[[str, asyncio.Task[None]], None] | None = None,
 ) -> AsyncIterator[CallService]:
-    """The call service, running (connecting to Asterisk in the background) while in use."""
+    """The call service, running (connecting to Asterisk in the background) while in use.
+
+    ``watch`` is handed the service's task ("calls:service") so that a supervisor notices
+    when it ends before the block does; the task's error is then its to report.
+    """
     ari = AriClient(ari_config, max_connections=settings.ari_connections)
     stream = EventStream(ari_config, settings.app_name)
     service = CallService(
@@ -43,12 +48,18 @@ async def call_handling(
         open_calls=open_calls,
     )
     task = asyncio.get_running_loop().create_task(service.run(), name="calls:service")
+    if watch is not None:
+        watch("calls:service", task)
     try:
         yield service
     finally:
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        if watch is None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        else:
+            # Its failure was reported by the watcher already: not raised again on the way out.
+            await asyncio.wait({task})
         await service.stop()
         await stream.close()
         await ari.close()

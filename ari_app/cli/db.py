@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ari_app.store.commands import database_dsn, run_command
+from ari_app.cli.store_commands import database_dsn, run_command
 from ari_app.store.db import connect, describe_dsn
 from ari_app.store.errors import SchemaError
 from ari_app.store.migrate import schema_status, upgrade

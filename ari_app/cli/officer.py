@@ -15,9 +15,9 @@ from typing import Any
 from urllib.parse import quote
 
 from ari_app.api.client import ApiClient, ApiClientError
+from ari_app.cli.store_commands import table
 from ari_app.settings import load_settings
 from ari_app.store.callbacks import CallbackOutcome
-from ari_app.store.commands import table
 
 Command = Callable[[ApiClient, argparse.Namespace], Any]
 

@@ -10,6 +10,7 @@ from ari_app import logs
 from ari_app.app import StartError, run_application, stop_on_signals
 from ari_app.settings import Settings, load_settings
 from ari_app.store import StoreError
+from ari_app.supervision import ServiceFailed
 from ari_app.vcta import TopologyError
 
 
@@ -36,6 +37,9 @@ def run(args: argparse.Namespace) -> int:
     except (StartError, StoreError, TopologyError) as error:
         print(f"ari-app run: {error}", file=sys.stderr)
         return 2
+    except ServiceFailed as error:
+        print(f"ari-app run: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -6,7 +6,7 @@ import argparse
 import getpass
 import json
 
-from ari_app.store.commands import database_dsn, run_command, table, with_connection
+from ari_app.cli.store_commands import database_dsn, run_command, table, with_connection
 from ari_app.store.db import ConnectionSource
 from ari_app.store.tokens import ApiToken, TokenStore
 

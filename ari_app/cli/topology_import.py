@@ -13,7 +13,7 @@ import hashlib
 import sys
 from pathlib import Path
 
-from ari_app.store.commands import database_dsn, run_command, with_connection
+from ari_app.cli.store_commands import database_dsn, run_command, with_connection
 from ari_app.store.db import ConnectionSource, describe_dsn
 from ari_app.store.migrate import require_current_schema
 from ari_app.store.topology_import import ImportReport, import_topology

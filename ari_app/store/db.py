@@ -17,6 +17,17 @@ CONNECT_TIMEOUT_S = 5
 
 Connection = psycopg.AsyncConnection[TupleRow]
 
+# SQLSTATE classes of errors caused by a record's content (data exception, integrity
+# constraint violation, program limit exceeded). Anything else (connection, resources,
+# missing schema, locks) is the database's condition: the records are kept for later.
+_RECORD_CAUSED_CLASSES = frozenset({"22", "23", "54"})
+
+
+def is_record_caused(error: psycopg.Error) -> bool:
+    """Whether a PostgreSQL error is about the data written rather than the database's
+    condition."""
+    return (error.sqlstate or "")[:2] in _RECORD_CAUSED_CLASSES
+
 
 class ConnectionSource(Protocol):
     """Where the stores get a connection: an ``AsyncConnectionPool``, or SingleConnection.

@@ -17,13 +17,8 @@ from datetime import UTC, datetime
 
 import psycopg
 
-from ari_app.calls.journal import JournalEntry, JournalValue
-from ari_app.store.db import Connection, first_line
-
-# SQLSTATE classes of errors caused by an entry's content (data exception, integrity
-# constraint violation, program limit exceeded). Anything else (connection, resources,
-# missing schema, locks) is the database's condition: the entries are kept for later.
-_ENTRY_CAUSED_CLASSES = frozenset({"22", "23", "54"})
+from ari_app.calls.ports import JournalEntry, JournalValue
+from ari_app.store.db import Connection, first_line, is_record_caused
 
 # How long a batch waits for a row lock before the batch is retried later.
 LOCK_TIMEOUT = "5s"
@@ -100,12 +95,6 @@ class BatchResult:
     written: int = 0
     duplicates: int = 0
     rejected: list[tuple[JournalEntry, str]] = field(default_factory=list)
-
-
-def is_entry_caused(error: psycopg.Error) -> bool:
-    """Whether the error is about the data written rather than the database's condition."""
-    state = error.sqlstate or ""
-    return state[:2] in _ENTRY_CAUSED_CLASSES
 
 
 def _clean_str(value: str) -> str:
@@ -192,14 +181,14 @@ async def write_batch(conn: Connection, entries: Sequence[JournalEntry]) -> Batc
         result.duplicates = len(rows) - result.written
         return result
     except psycopg.Error as error:
-        if not is_entry_caused(error):
+        if not is_record_caused(error):
             raise
     # Some entry poisons the batch: find it by writing them one by one, still in order.
     for entry, row in zip(sources, rows, strict=True):
         try:
             written = await _write(conn, [row])
         except psycopg.Error as error:
-            if not is_entry_caused(error):
+            if not is_record_caused(error):
                 raise
             result.rejected.append((entry, f"refused by PostgreSQL: {first_line(error)}"))
             continue

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ari_app.calls.modes import ModeChangeRecord
-from ari_app.store.spool import CorruptLine, LineSpool, read_line
+from ari_app.calls.ports import ModeChangeRecord
+from ari_app.store.spool import MAX_BYTES, SEGMENT_BYTES, CorruptLine, LineSpool, read_line
 from ari_app.vcta import (
     CentreModes,
     ModeChange,
@@ -172,8 +172,17 @@ def write_from_json(line: str) -> ModeWrite:
 class ModeSpool(LineSpool[ModeWrite]):
     """The mode recorder's spool: one accepted change per line."""
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path, encode=write_to_json, decode=write_from_json, what="mode change")
+    def __init__(
+        self, path: Path, *, segment_bytes: int = SEGMENT_BYTES, max_bytes: int = MAX_BYTES
+    ) -> None:
+        super().__init__(
+            path,
+            encode=write_to_json,
+            decode=write_from_json,
+            what="mode change",
+            segment_bytes=segment_bytes,
+            max_bytes=max_bytes,
+        )
 
 
 # -- replaying writes on top of modes -------------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from ari_app.calls.journal import JournalKind, OpenCall
+from ari_app.calls.ports import JournalKind, OpenCall
 from ari_app.store.history import CallHistory
 from ari_app.store.journal import PostgresJournal
 

@@ -39,6 +39,7 @@ from ari_app.store.db import open_pool
 from ari_app.store.journal import PostgresJournal
 from ari_app.store.tokens import TokenStore, hash_token, new_token_text
 from ari_app.vcta import PolicyState, Topology
+from tests import waiting
 from tests.calls.harness import APP, PASSWORD, RECONNECT_S, SPEED, USER, Harness
 from tests.calls.topologies import three_centres
 
@@ -205,21 +206,12 @@ async def wait_until(
     condition: Callable[[], bool], *, within: float = 5.0, what: str = "the condition"
 ) -> None:
     """Return as soon as ``condition()`` holds; fail naming ``what`` after ``within`` s."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {within:g} s waiting for {what}")
-        await asyncio.sleep(0.005)  # sync-ok: polling interval of an awaited condition
+    await waiting.wait_until(condition, within=within, what=what)
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], what: str, within: float = 5.0) -> None:
     """Await ``check`` until it holds; fail naming ``what``."""
-    deadline = asyncio.get_running_loop().time() + within
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {within} s waiting for {what}")
-        await asyncio.sleep(0.01)  # sync-ok: polling interval of an awaited condition
+    await waiting.wait_until(check, within=within, what=what, interval=0.01)
 
 
 @contextlib.asynccontextmanager

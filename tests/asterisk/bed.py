@@ -32,6 +32,8 @@ import aiohttp
 import psycopg
 import pytest
 
+from tests import waiting
+
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -132,19 +134,7 @@ async def eventually(
 
     Fails naming ``what`` after ``within`` seconds. The interval only paces the polling of
     a system that tells us nothing (Asterisk's REST state, a database)."""
-    deadline = time.monotonic() + within
-    last: Any = None
-    while True:
-        last = probe()
-        if asyncio.iscoroutine(last):
-            last = await last
-        if last:
-            return last
-        if time.monotonic() > deadline:
-            raise AssertionError(
-                f"timed out after {within:g} s waiting for {what} (last: {last!r})"
-            )
-        await asyncio.sleep(0.1)  # sync-ok: polling interval
+    return await waiting.wait_until(probe, within=within, what=what, interval=0.1)
 
 
 # -- Asterisk -----------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from typing import Any
 
 import aiohttp
 
+from tests import waiting
 from tests.asterisk.bed import (
     LAB_APP,
     LAB_PASSWORD,
@@ -193,12 +194,10 @@ class TraceRecorder:
                 continue
 
     async def until(self, probe: Callable[[], Awaitable[bool]], what: str) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + WAIT_S
-        while not await probe():
-            if loop.time() > deadline:
-                raise RecordingFailed(f"step {self.step!r}: timed out waiting for {what}")
-            await asyncio.sleep(0.05)  # sync-ok: polling Asterisk, which sends no event
+        try:
+            await waiting.wait_until(probe, within=WAIT_S, what=what, interval=0.05)
+        except AssertionError:
+            raise RecordingFailed(f"step {self.step!r}: timed out waiting for {what}") from None
 
     async def observe(self, seconds: float) -> None:
         """Let time pass with the websocket open: part of the scenario (talk time, a

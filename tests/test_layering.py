@@ -1,0 +1,126 @@
+"""The layers of docs/calls.md and docs/store.md, as a test: which part of ``ari_app`` may
+import which, and which libraries the pure parts stay clear of.
+
+``tests/stasis/test_package_boundary.py`` holds ``stasis`` alone; this holds every part.
+A new package must be given its row here, which is the point: the arrows are chosen.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import ari_app
+
+ROOT = Path(ari_app.__file__).parent
+
+# What each part of the application may import of the others. A module of the package root
+# (app.py, clock.py ...) is a part of its own name.
+MAY_IMPORT: dict[str, set[str]] = {
+    "vcta": set(),  # pure policy
+    "stasis": set(),  # could be published alone
+    "clock": set(),
+    "logs": set(),
+    "supervision": set(),
+    "calls": {"stasis", "vcta", "clock"},
+    # The store implements the protocols of calls.ports, and knows the policy's modes.
+    "store": {"calls.ports", "vcta"},
+    # Known exception: the emulator times itself on the application's Clock (reported).
+    "sim": {"clock"},
+    "settings": {"calls"},
+    "api": {"calls", "store", "vcta", "clock"},
+    "demo": {"api", "calls", "clock", "sim", "stasis", "vcta"},
+    "app": {"api", "calls", "clock", "settings", "stasis", "store", "supervision", "vcta"},
+    "cli": {
+        "api",
+        "app",
+        "clock",
+        "demo",
+        "logs",
+        "settings",
+        "sim",
+        "store",
+        "supervision",
+        "vcta",
+        "__main__",
+    },
+    "__main__": {"cli"},
+    "__init__": set(),
+}
+
+# Libraries a part must not import.
+MUST_NOT_IMPORT: dict[str, set[str]] = {
+    "vcta": {"asyncio", "psycopg", "psycopg_pool", "aiohttp"},
+    "stasis": {"psycopg", "psycopg_pool"},
+    "calls": {"psycopg", "psycopg_pool", "aiohttp"},
+    "store": {"aiohttp"},
+    "sim": {"psycopg", "psycopg_pool"},
+}
+
+
+def part_of(path: Path) -> str:
+    relative = path.relative_to(ROOT)
+    return relative.parts[0] if len(relative.parts) > 1 else relative.stem
+
+
+def imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def modules() -> list[Path]:
+    return sorted(ROOT.rglob("*.py"))
+
+
+def allowed(name: str, part: str) -> bool:
+    inside = name.removeprefix("ari_app.")
+    target = inside.split(".")[0]
+    if target == part:
+        return True
+    return any(inside == rule or inside.startswith(rule + ".") for rule in MAY_IMPORT[part])
+
+
+def test_every_part_of_the_application_has_its_row() -> None:
+    parts = {part_of(path) for path in modules()}
+    assert parts - MAY_IMPORT.keys() == set()
+
+
+@pytest.mark.parametrize("part", sorted(MAY_IMPORT))
+def test_each_part_imports_only_the_parts_drawn_below_it(part: str) -> None:
+    wrong = {
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in modules()
+        if part_of(path) == part
+        for name in imports(path)
+        if name.startswith("ari_app.") and not allowed(name, part)
+    }
+    assert wrong == set()
+
+
+@pytest.mark.parametrize("part", sorted(MUST_NOT_IMPORT))
+def test_pure_parts_stay_clear_of_io_libraries(part: str) -> None:
+    wrong = {
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in modules()
+        if part_of(path) == part
+        for name in imports(path)
+        if name.split(".")[0] in MUST_NOT_IMPORT[part]
+    }
+    assert wrong == set()
+
+
+def test_the_rule_catches_a_forbidden_arrow() -> None:
+    # The test of the test: store importing the API, or calls the store, is refused.
+    assert not allowed("ari_app.api.app", "store")
+    assert not allowed("ari_app.cli.store_commands", "store")
+    assert not allowed("ari_app.calls.session", "store")
+    assert not allowed("ari_app.store.journal", "calls")
+    assert not allowed("ari_app.calls", "sim")
+    assert allowed("ari_app.calls.ports", "store")
