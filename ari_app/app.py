@@ -6,7 +6,7 @@ application takes calls without a database and catches up when it returns):
 1. the store's pool (in the background when PostgreSQL does not answer), and its schema
    checked (a missing or foreign schema stops the start: that is a deployment error);
 2. the topology: the one imported into PostgreSQL, else the file ``ARI_APP_TOPOLOGY_PATH``;
-   a topology imported later is taken while running (``ari_app.calls.topology_reload``);
+   a topology imported later is taken while running (``ari_app.topology_reload``);
 3. the modes: stored ones plus the changes still spooled by the previous run (without the
    database: the topology's own modes plus those spooled changes);
 4. the journal and the mode recorder (both spool while PostgreSQL is unreachable);
@@ -37,10 +37,10 @@ from ari_app.api.activity import Activity, ActivityJournal
 from ari_app.api.metrics import MetricsJournal
 from ari_app.api.ports import CallControl
 from ari_app.calls.config import CallSettings, Recording
-from ari_app.calls.media_check import AsteriskMedia
+from ari_app.media_check import AsteriskMedia
 from ari_app.calls.running import call_handling
 from ari_app.calls.service import CallService, ServiceStats
-from ari_app.calls.topology_reload import TopologyReloader, store_readers
+from ari_app.topology_reload import TopologyReloader, store_readers
 from ari_app.clock import real_clock
 from ari_app.diagnosis import DATABASE, AriProbe, Problems, dsn_problem, watch_asterisk
 from ari_app.settings import Settings

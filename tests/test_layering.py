@@ -24,15 +24,32 @@ MAY_IMPORT: dict[str, set[str]] = {
     "clock": set(),
     "logs": set(),
     "supervision": set(),
+    "jsonhttp": set(),  # JSON errors for any aiohttp server (the API's, the emulator's)
+    "diagnosis": set(),  # what keeps an instance from working, said once
+    # Glue of the composition root: a topology imported into the store, applied to the calls.
+    "topology_reload": {"calls", "diagnosis", "store", "vcta"},
+    "media_check": {"stasis"},  # asks Asterisk whether a crisis message's sound exists
     "calls": {"stasis", "vcta", "clock"},
     # The store implements the protocols of calls.ports, and knows the policy's modes.
     "store": {"calls.ports", "vcta"},
     # Known exception: the emulator times itself on the application's Clock (reported).
-    "sim": {"clock"},
+    "sim": {"clock", "jsonhttp"},
     "settings": {"calls"},
-    "api": {"calls", "store", "vcta", "clock"},
+    "api": {"calls", "clock", "diagnosis", "jsonhttp", "store", "vcta"},
     "demo": {"api", "calls", "clock", "sim", "stasis", "vcta"},
-    "app": {"api", "calls", "clock", "settings", "stasis", "store", "supervision", "vcta"},
+    "app": {
+        "api",
+        "calls",
+        "clock",
+        "diagnosis",
+        "media_check",
+        "settings",
+        "stasis",
+        "store",
+        "supervision",
+        "topology_reload",
+        "vcta",
+    },
     "cli": {
         "api",
         "app",

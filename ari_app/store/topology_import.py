@@ -34,7 +34,7 @@ from ari_app.vcta.mode_changes import modes_problems
 from ari_app.vcta.topology_change import CallInProgress, limit_changes, stranded
 
 # The channel a committed import is announced on, with the new topology's SHA-256: every
-# running instance LISTENs on it and takes the new topology (ari_app.calls.topology_reload).
+# running instance LISTENs on it and takes the new topology (ari_app.topology_reload).
 TOPOLOGY_CHANNEL = "ari_app_topology"
 
 _TOPOLOGY_TABLES = (

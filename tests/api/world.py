@@ -27,7 +27,7 @@ from ari_app.api import (
 from ari_app.api.activity import Activity, ActivityJournal
 from ari_app.calls.config import CallSettings
 from ari_app.calls.journal import Journal, JournalEntry, JournalKind, MemoryJournal
-from ari_app.calls.media_check import AsteriskMedia
+from ari_app.media_check import AsteriskMedia
 from ari_app.calls.modes import MemoryModeRecorder
 from ari_app.calls.service import CallService
 from ari_app.clock import ScaledClock

@@ -13,7 +13,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from ari_app.calls.journal import JournalKind
 from ari_app.calls.session import SessionState
-from ari_app.calls.topology_reload import StoredTopology, TopologyReloader, store_readers
+from ari_app.topology_reload import StoredTopology, TopologyReloader, store_readers
 from ari_app.diagnosis import Problems
 from ari_app.sim import Answer
 from ari_app.store.db import open_pool
