@@ -21,10 +21,11 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ari_app.vcta.decisions import Move, MoveKind
-from ari_app.vcta.helping import RESERVE_ONLY, MutualAidRules
+from ari_app.vcta.helping import SPARE_HELPERS, MutualAidRules
 from ari_app.vcta.state import LiveCall, PolicyState
 from ari_app.vcta.topology import Topology
 
@@ -82,6 +83,16 @@ class _Pass:
         self.state = state
         self.rules = rules
         self.backup = state.serving_unit_for(topology.backup_unit, "")
+        # The backup unit's positions, of which one sender may hold half by mutual aid.
+        self.backup_share = math.ceil(
+            sum(
+                len(topology.centre_by_id[m].positions)
+                for m in state.units[self.backup].members
+                if m in topology.centre_by_id
+            )
+            / 2
+        )
+        self.planned_from: dict[tuple[str, str], int] = {}
         self.units = state.units
         self.now = now
         self.planned_in: dict[str, int] = {}
@@ -142,14 +153,23 @@ class _Pass:
         self.full.add(unit_id)
         return False
 
+    def backup_open_to(self, call: LiveCall) -> bool:
+        """Whether the backup unit may take ``call`` by mutual aid: one sender holds at most
+        half its positions, so the others' calls still find room there."""
+        key = (self.backup, call.visited[0])
+        held = self.state.overflow_held_from(*key) + self.planned_from.get(key, 0)
+        return held < self.backup_share
+
     def plan(self, call: LiveCall, to_unit: str, kind: MoveKind, reason: str) -> None:
         self.moves.append(Move(call.call_id, call.unit, to_unit, kind, reason))
         self.planned_in[to_unit] = self.planned_in.get(to_unit, 0) + 1
+        key = (to_unit, call.visited[0])
+        self.planned_from[key] = self.planned_from.get(key, 0) + 1
         self.moving.add(call.call_id)
 
 
 def overflow_pass(
-    topology: Topology, state: PolicyState, now: float, rules: MutualAidRules = RESERVE_ONLY
+    topology: Topology, state: PolicyState, now: float, rules: MutualAidRules = SPARE_HELPERS
 ) -> list[Move]:
     """The moves to make now (mutual aid first, then last resort), each with its reason.
 
@@ -248,6 +268,7 @@ def _best_neighbour(
     room at all (it may have none for this call only because the call was there already)."""
     incoming = book.state.layout.incoming
     visited = call.visited
+    backup = book.backup if book.rules.backup_after_neighbours else None
     any_room = False
     for index, rank in enumerate(ranks, start=1):
         best: tuple[int, str] | None = None
@@ -256,6 +277,8 @@ def _best_neighbour(
                 continue
             any_room = True
             if neighbour in visited:
+                continue
+            if neighbour == backup and not book.backup_open_to(call):
                 continue
             candidate = (-book.free(neighbour), neighbour)
             if best is None or candidate < best:

@@ -154,6 +154,8 @@ class PolicyState:
         self._held: dict[str, int] = dict.fromkeys(self.units, 0)
         # Calls at each unit whatever their status (waiting, ringing, talking).
         self._present: dict[str, int] = dict.fromkeys(self.units, 0)
+        # Overflow calls held by (unit, the unit the call first waited at).
+        self._held_from: dict[tuple[str, str], int] = {}
         # Each unit's own calls in progress, smoothed over time (mutual aid sizes what a helper
         # keeps from it), and when that average was last brought up to date.
         self._own_average: dict[str, float] = dict.fromkeys(self.units, 0.0)
@@ -217,6 +219,10 @@ class PolicyState:
         """Calls at ``unit_id`` (waiting, ringing or talking) that came by mutual aid or last
         resort."""
         return self._held[unit_id]
+
+    def overflow_held_from(self, unit_id: str, origin: str) -> int:
+        """Overflow calls at ``unit_id`` that first waited at unit ``origin``."""
+        return self._held_from.get((unit_id, origin), 0)
 
     def own_calls(self, unit_id: str) -> int:
         """Calls at ``unit_id`` (waiting, ringing or talking) that did not come by mutual aid
@@ -303,6 +309,7 @@ class PolicyState:
         self._present[unit] += 1
         if overflow:
             self._held[unit] += 1
+            self._count_from(call, unit, 1)
         if status is CallStatus.WAITING:
             bisect.insort(self._queues[unit], call.queue_key)
         if live_position is not None:
@@ -394,6 +401,7 @@ class PolicyState:
         self._settle_load(call.unit, now)
         if call.overflow:
             self._held[call.unit] -= 1
+            self._count_from(call, call.unit, -1)
         self._present[call.unit] -= 1
         del self._calls[call_id]
         return call
@@ -573,6 +581,10 @@ class PolicyState:
             return f"{from_unit} is now pooled in virtual CTA {to_unit}"
         return f"virtual CTA {from_unit} is no longer active: back to {to_unit}"
 
+    def _count_from(self, call: LiveCall, unit_id: str, change: int) -> None:
+        key = (unit_id, call.visited[0])
+        self._held_from[key] = self._held_from.get(key, 0) + change
+
     def _settle_load(self, unit_id: str, now: float) -> None:
         """Bring ``unit_id``'s smoothed own load up to ``now`` before its own count changes."""
         if now > self._own_since[unit_id]:
@@ -587,6 +599,7 @@ class PolicyState:
             self._unqueue(call)
         if call.overflow:
             self._held[call.unit] -= 1
+            self._count_from(call, call.unit, -1)
         self._present[call.unit] -= 1
         self._present[to_unit] += 1
         if kind in (MoveKind.MUTUAL_AID, MoveKind.LAST_RESORT):
@@ -599,5 +612,6 @@ class PolicyState:
         call.skipped.clear()
         if call.overflow:
             self._held[to_unit] += 1
+            self._count_from(call, to_unit, 1)
         if waiting:
             bisect.insort(self._queues[to_unit], call.queue_key)

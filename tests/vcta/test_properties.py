@@ -262,7 +262,11 @@ class _Run:
                 assert state.layout.outgoing[source], move
                 assert state.layout.incoming[target], move
                 assert target not in call.visited
-                assert any(target in rank for rank in state.layout.neighbour_ranks[source])
+                # A neighbour, or the national backup unit once no neighbour has room.
+                backup = state.serving_unit_for(self.topology.backup_unit)
+                assert target == backup or any(
+                    target in rank for rank in state.layout.neighbour_ranks[source]
+                )
             else:
                 assert move.kind is MoveKind.LAST_RESORT
                 assert self.now - call.arrived_at >= self.topology.last_resort_after
