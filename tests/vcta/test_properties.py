@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ari_app.vcta import (
+    SPARE_HELPERS,
     CallStatus,
     MoveKind,
     OfferFailure,
@@ -257,6 +258,11 @@ class _Run:
             free = state.available_count(target) - state.queue_length(target)
             # Never at or below the reserve, never at the cap.
             assert free > unit.reserve, move
+            # Never into what the helper keeps for its own callers' load.
+            keep = SPARE_HELPERS.keep_free(
+                unit.reserve, state.own_load(target, self.now), state.own_calls(target)
+            )
+            assert free > keep, move
             assert state.overflow_held(target) < unit.overflow_cap, move
             if move.kind is MoveKind.MUTUAL_AID:
                 assert state.layout.outgoing[source], move
