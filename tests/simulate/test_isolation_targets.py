@@ -36,7 +36,8 @@ def test_storms_on_the_demo_topology_spare_the_neighbours_where_the_old_rules_di
     for name, limit in (("storm-77.toml", 1.0), ("storm-77-x10.toml", 2.0)):
         scenario = replace(read_scenario(SCENARIOS / name), replications=8)
         new = _drops(scenario, "spare_helpers")
-        old = _drops(scenario, "reserve_only")
+        # The old rules' harm is ten times the target: three replications show it.
+        old = _drops(replace(scenario, replications=3), "reserve_only")
         assert max(new.values()) <= limit, (name, new)
         assert max(old.values()) > 3 * limit, (name, old)  # the problem the rules solve
     scenario = replace(read_scenario(SCENARIOS / "storm-77.toml"), replications=8)
