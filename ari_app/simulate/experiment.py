@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ari_app.simulate.engine import RunResult, run_replication
-from ari_app.simulate.figures import differences, replication_figures
+from ari_app.simulate.figures import SHARES, differences, replication_figures
 from ari_app.simulate.policies import POLICIES
 from ari_app.simulate.scenario import Scenario
 from ari_app.simulate.stats import Estimate, estimate
@@ -43,7 +43,7 @@ class Experiment:
     def difference(self) -> dict[str, dict[str, Estimate]] | None:
         if self.baseline is None:
             return None
-        return summarise(differences(self.runs, self.baseline))
+        return summarise(differences(self.runs, self.baseline), differences=True)
 
     def flow_summary(self) -> dict[tuple[str, str], Estimate]:
         keys = sorted({key for flows in self.flows for key in flows})
@@ -53,12 +53,21 @@ class Experiment:
         return {key: value.mean for key, value in self.flow_summary().items()}
 
 
-def summarise(runs: Sequence[Mapping[str, Mapping[str, float]]]) -> dict[str, dict[str, Estimate]]:
-    """Each unit's figures as mean and 95 % interval over the replications."""
-    return {
-        unit: {name: estimate([run[unit][name] for run in runs]) for name in figures}
-        for unit, figures in runs[0].items()
-    }
+def summarise(
+    runs: Sequence[Mapping[str, Mapping[str, float]]], *, differences: bool = False
+) -> dict[str, dict[str, Estimate]]:
+    """Each unit's figures as mean and 95 % interval over the replications; a share's
+    interval is kept within what a share (or a difference of shares) can be."""
+    low = -1.0 if differences else 0.0
+    summary: dict[str, dict[str, Estimate]] = {}
+    for unit, figures in runs[0].items():
+        summary[unit] = {}
+        for name in figures:
+            value = estimate([run[unit][name] for run in runs])
+            if name in SHARES:
+                value = Estimate(value.mean, max(low, value.low), min(1.0, value.high))
+            summary[unit][name] = value
+    return summary
 
 
 def run_experiment(

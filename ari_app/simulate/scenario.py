@@ -377,7 +377,7 @@ def _load(
 
 def _surge(table: _Table, topology: Topology) -> Surge:
     centre = _centre(table, "centre", topology)
-    factor = table.number("factor", minimum=0.0)
+    factor = table.number("factor", minimum=1.0)  # a lull is a profile, not a surge
     start = table.number("start")
     end = table.number("end")
     if end <= start:

@@ -76,7 +76,8 @@ def simulated_level(
         ]
         counted = replication_figures(single, result)[CENTRE]["calls"]
         values.append(sum(1 for w in waits if w <= within) / counted)
-    return estimate(values)
+    level = estimate(values)
+    return Estimate(level.mean, max(0.0, level.low), min(1.0, level.high))  # a share
 
 
 def staffing(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
 import pytest
 
 from ari_app.cli import main
+from ari_app.simulate.progress import ProgressBar
 from tests.simulate.helpers import SCENARIOS
 
 
@@ -102,3 +104,31 @@ def test_staffing_sizes_every_centre_and_the_national_platform(
     assert 2000 < platform["positions_needed"] < 2100
     assert platform["erlang_c"] >= 0.9
     assert all(r["erlang_c"] >= 0.9 for r in rows)
+
+
+def test_the_progress_bar_counts_runs_and_ends_its_line() -> None:
+    stream = io.StringIO()
+    bar = ProgressBar(stream, "simulating")
+    bar(1, 4)
+    bar(4, 4)
+    text = stream.getvalue()
+    assert "\rsimulating [" in text
+    assert "1/4 runs" in text
+    assert "4/4 runs" in text
+    assert text.endswith("\n")
+
+
+def test_a_surge_that_lowers_the_load_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (
+        (SCENARIOS / "storm-77.toml")
+        .read_text(encoding="utf-8")
+        .replace("factor = 5", "factor = 0.5")
+    )
+    text = text.replace('"../sdis77.toml"', f'"{SCENARIOS.parent}/sdis77.toml"')
+    path = tmp_path / "lull.toml"
+    path.write_text(text, encoding="utf-8")
+    assert main(["simulate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "[surges][0] factor must be at least 1, not 0.5" in err
