@@ -37,12 +37,11 @@ from ari_app.api.activity import Activity, ActivityJournal
 from ari_app.api.metrics import MetricsJournal
 from ari_app.api.ports import CallControl
 from ari_app.calls.config import CallSettings, Recording
-from ari_app.media_check import AsteriskMedia
 from ari_app.calls.running import call_handling
 from ari_app.calls.service import CallService, ServiceStats
-from ari_app.topology_reload import TopologyReloader, store_readers
 from ari_app.clock import real_clock
 from ari_app.diagnosis import DATABASE, AriProbe, Problems, dsn_problem, watch_asterisk
+from ari_app.media_check import AsteriskMedia
 from ari_app.settings import Settings
 from ari_app.stasis import AriConfig
 from ari_app.store import (
@@ -63,6 +62,7 @@ from ari_app.store.mode_writes import apply_writes
 from ari_app.store.open_calls import JournalOpenCalls
 from ari_app.store.topology_read import topology_source
 from ari_app.supervision import Supervisor
+from ari_app.topology_reload import TopologyReloader, store_readers
 from ari_app.vcta import (
     ModeChange,
     ModeChangeResult,

@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ari_app.cli.db",
     "ari_app.cli.token",
     "ari_app.cli.officer",
+    "ari_app.cli.simulate",
 )
 
 

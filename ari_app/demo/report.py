@@ -121,7 +121,8 @@ def indicators(facts: Sequence[CallFact], overflowed_in: int) -> dict[str, Any]:
 
 
 def build_report(topology: Topology, facts: Sequence[CallFact]) -> dict[str, Any]:
-    """``{"total": {...}, "centres": {"<centre id>": {...}}}``, centres in topology order."""
+    """``{"total": {...}, "centres": {"<centre id>": {...}}, "helped": {...}}``, centres in
+    topology order; ``helped`` lists the centres that answered other centres' calls."""
     centres: dict[str, Any] = {}
     for centre in topology.centres:
         home = [f for f in facts if f.home_centre == centre.id]
@@ -130,7 +131,26 @@ def build_report(topology: Topology, facts: Sequence[CallFact]) -> dict[str, Any
         )
         centres[centre.id] = indicators(home, taken_in)
     total = indicators(facts, sum(1 for f in facts if f.overflowed and f.answered))
-    return {"total": total, "centres": centres}
+    return {"total": total, "centres": centres, "helped": helpers(facts, centres)}
+
+
+def helpers(facts: Sequence[CallFact], centres: Mapping[str, Any]) -> dict[str, Any]:
+    """Who helped whom, and what it cost them: the calls of other centres each one answered,
+    by centre, next to its own callers' service (the simulator measures the cost paired)."""
+    helped: dict[str, Any] = {}
+    for fact in facts:
+        helper = fact.answered_by
+        if not fact.answered or helper is None or helper == fact.home_centre:
+            continue
+        entry = helped.setdefault(helper, {"calls": 0, "for": {}})
+        entry["calls"] += 1
+        entry["for"][fact.home_centre] = entry["for"].get(fact.home_centre, 0) + 1
+    for helper, entry in helped.items():
+        own = centres.get(helper)
+        entry["own_calls"] = own["calls"] if own else 0
+        entry["own_answered_within_15s"] = own["answered_within_15s"] if own else 0.0
+        entry["own_abandon_rate"] = own["abandon_rate"] if own else 0.0
+    return helped
 
 
 _COLUMNS = (
@@ -193,4 +213,21 @@ def render_report(report: Mapping[str, Any]) -> str:
         f"mean of the longest 10%: {_seconds(total['mean_longest_10pct_s'])}; "
         f"abandon rate {total['abandon_rate']:.1%}; lost {total['lost']}"
     )
+    helped = report.get("helped", {})
+    if helped:
+        lines.append("")
+        lines.append("centres that answered other centres' calls, and their own callers meanwhile:")
+        for helper, entry in helped.items():
+            origins = ", ".join(f"{n} of {home}" for home, n in entry["for"].items())
+            own = (
+                f"own callers {entry['own_answered_within_15s']:.0%} answered within 15 s, "
+                f"abandon {entry['own_abandon_rate']:.1%}"
+                if entry["own_calls"]
+                else "no callers of its own"
+            )
+            lines.append(f"  {helper}: {entry['calls']} calls ({origins}); {own}")
+        lines.append(
+            "  (what helping cost each of them is measured paired, with intervals, by "
+            "ari-app simulate examples/scenarios/storm-77.toml)"
+        )
     return "\n".join(lines)

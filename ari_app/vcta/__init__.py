@@ -7,6 +7,7 @@ topology, the state and ``now``, and says why in a sentence. The rules are in do
 
 from ari_app.vcta.decisions import Move, MoveKind, Offer, PickDecision, RoutingDecision
 from ari_app.vcta.distribution import may_pick, next_offer
+from ari_app.vcta.helping import RESERVE_ONLY, SPARE_HELPERS, MutualAidRules
 from ari_app.vcta.loader import load_topology, read_topology_file
 from ari_app.vcta.media import WaitingMedia, waiting_media
 from ari_app.vcta.mode_changes import (
@@ -54,6 +55,8 @@ from ari_app.vcta.topology import (
 from ari_app.vcta.units import Unit, UnitKind
 
 __all__ = [
+    "RESERVE_ONLY",
+    "SPARE_HELPERS",
     "Announcements",
     "CallStatus",
     "CallView",
@@ -67,6 +70,7 @@ __all__ = [
     "Modes",
     "Move",
     "MoveKind",
+    "MutualAidRules",
     "Offer",
     "OfferFailure",
     "PickDecision",

@@ -5,8 +5,10 @@
   needed by the calls waiting there.
 - A saturated unit whose outgoing mutual aid is on sends its oldest calls, one by one while it
   stays saturated, to the best eligible neighbour: incoming mutual aid on, not saturated, more
-  free positions than its reserve, fewer overflow calls held than its cap, and not a unit the
-  call has already waited at. Best: lowest rank first, then most free positions, then id.
+  free positions than it keeps for its own callers (its reserve, or more when its own load
+  asks for more: :mod:`ari_app.vcta.helping`), fewer overflow calls held than its cap, and not
+  a unit the call has already waited at. Best: lowest rank first, then most free positions,
+  then id.
 - A call that has waited ``last_resort_after`` goes to the national backup unit when that unit
   has more free positions than its reserve and holds fewer overflow calls than its cap, oldest
   calls first, whatever the mutual-aid switches say (a caller waiting that long comes first).
@@ -19,9 +21,11 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ari_app.vcta.decisions import Move, MoveKind
+from ari_app.vcta.helping import SPARE_HELPERS, MutualAidRules
 from ari_app.vcta.state import LiveCall, PolicyState
 from ari_app.vcta.topology import Topology
 
@@ -73,8 +77,22 @@ def _is_saturated(
 class _Pass:
     """Book-keeping of one pass: calls planned to arrive at each unit."""
 
-    def __init__(self, state: PolicyState, now: float) -> None:
+    def __init__(
+        self, topology: Topology, state: PolicyState, now: float, rules: MutualAidRules
+    ) -> None:
         self.state = state
+        self.rules = rules
+        self.backup = state.serving_unit_for(topology.backup_unit, "")
+        # The backup unit's positions, of which one sender may hold half by mutual aid.
+        self.backup_share = math.ceil(
+            sum(
+                len(topology.centre_by_id[m].positions)
+                for m in state.units[self.backup].members
+                if m in topology.centre_by_id
+            )
+            / 2
+        )
+        self.planned_from: dict[tuple[str, str], int] = {}
         self.units = state.units
         self.now = now
         self.planned_in: dict[str, int] = {}
@@ -93,31 +111,72 @@ class _Pass:
     def held(self, unit_id: str) -> int:
         return self.state.overflow_held(unit_id) + self.planned_in.get(unit_id, 0)
 
+    def ranks_of(self, unit_id: str) -> tuple[tuple[str, ...], ...]:
+        """Where ``unit_id`` may send calls: its neighbours by rank, then (when the rules say
+        so) the national backup unit, which has no callers of its own to spare."""
+        ranks = self.state.layout.neighbour_ranks[unit_id]
+        backup = self.backup
+        if (
+            not self.rules.backup_after_neighbours
+            or backup == unit_id
+            or any(backup in rank for rank in ranks)
+        ):
+            return ranks
+        return (*ranks, (backup,))
+
+    def where(self, neighbour: str, rank: int) -> str:
+        """How a reason names the unit chosen at ``rank``."""
+        if neighbour == self.backup and rank > 0:
+            return f"the national backup unit {neighbour}, after the neighbours,"
+        return f"{neighbour}: rank {rank} neighbour"
+
+    def keep(self, unit_id: str) -> int:
+        """Free positions ``unit_id`` keeps for its own callers (its reserve at least)."""
+        state = self.state
+        return self.rules.keep_free(
+            self.units[unit_id].reserve,
+            state.own_load(unit_id, self.now),
+            state.own_calls(unit_id),
+        )
+
     def has_room(self, unit_id: str) -> bool:
-        """Whether ``unit_id`` may take one more call: more free positions than its reserve
-        (so it has a free position and is not saturated) and fewer overflow calls than its cap.
+        """Whether ``unit_id`` may take one more call: more free positions than it keeps for its
+        own callers (so it has a free position and is not saturated) and fewer overflow calls
+        than its cap.
         """
         if unit_id in self.full:
             return False
         unit = self.units[unit_id]
-        if self.free(unit_id) > unit.reserve and self.held(unit_id) < unit.overflow_cap:
+        if self.free(unit_id) > self.keep(unit_id) and self.held(unit_id) < unit.overflow_cap:
             return True
         # Planned arrivals only grow during a pass: a unit without room stays without.
         self.full.add(unit_id)
         return False
 
+    def backup_open_to(self, call: LiveCall) -> bool:
+        """Whether the backup unit may take ``call`` by mutual aid: one sender holds at most
+        half its positions, so the others' calls still find room there."""
+        key = (self.backup, call.visited[0])
+        held = self.state.overflow_held_from(*key) + self.planned_from.get(key, 0)
+        return held < self.backup_share
+
     def plan(self, call: LiveCall, to_unit: str, kind: MoveKind, reason: str) -> None:
         self.moves.append(Move(call.call_id, call.unit, to_unit, kind, reason))
         self.planned_in[to_unit] = self.planned_in.get(to_unit, 0) + 1
+        key = (to_unit, call.visited[0])
+        self.planned_from[key] = self.planned_from.get(key, 0) + 1
         self.moving.add(call.call_id)
 
 
-def overflow_pass(topology: Topology, state: PolicyState, now: float) -> list[Move]:
+def overflow_pass(
+    topology: Topology, state: PolicyState, now: float, rules: MutualAidRules = SPARE_HELPERS
+) -> list[Move]:
     """The moves to make now (mutual aid first, then last resort), each with its reason.
 
-    Nothing is changed: carry the moves out in order with ``PolicyState.move_call``.
+    Nothing is changed: carry the moves out in order with ``PolicyState.move_call``. ``rules``
+    are the product's unless a comparison asks for others (the simulator does).
     """
-    book = _Pass(state, now)
+    book = _Pass(topology, state, now, rules)
     for unit_id in state.layout.serving_units:
         if state.queue_length(unit_id) and unit_id not in book.planned_in:
             _mutual_aid_from(state, book, unit_id, now)
@@ -128,7 +187,7 @@ def overflow_pass(topology: Topology, state: PolicyState, now: float) -> list[Mo
 
 def _mutual_aid_from(state: PolicyState, book: _Pass, unit_id: str, now: float) -> None:
     layout = state.layout
-    ranks = layout.neighbour_ranks[unit_id]
+    ranks = book.ranks_of(unit_id)
     if not ranks or not layout.outgoing[unit_id]:
         return
     unit = book.units[unit_id]
@@ -150,9 +209,9 @@ def _mutual_aid_from(state: PolicyState, book: _Pass, unit_id: str, now: float) 
         status = _saturation(max(free, 0), remaining, now - oldest, unit.max_queue, unit.max_wait)
         neighbour_unit = book.units[neighbour]
         reason = (
-            f"{unit_id} saturated ({status.reason}); mutual aid to {neighbour}: rank {rank} "
-            f"neighbour with {book.free(neighbour)} free positions "
-            f"(reserve {neighbour_unit.reserve}) holding {book.held(neighbour)} of "
+            f"{unit_id} saturated ({status.reason}); mutual aid to "
+            f"{book.where(neighbour, rank)} with {book.free(neighbour)} free positions "
+            f"({_kept(book, neighbour)}) holding {book.held(neighbour)} of "
             f"{neighbour_unit.overflow_cap} overflow calls"
         )
         book.plan(call, neighbour, MoveKind.MUTUAL_AID, reason)
@@ -162,7 +221,7 @@ def _mutual_aid_from(state: PolicyState, book: _Pass, unit_id: str, now: float) 
 def _refused_calls_from(state: PolicyState, book: _Pass, unit_id: str, now: float) -> None:
     """Calls every available position of ``unit_id`` is skipped for go to a neighbour."""
     layout = state.layout
-    ranks = layout.neighbour_ranks[unit_id]
+    ranks = book.ranks_of(unit_id)
     if not ranks or not layout.outgoing[unit_id]:
         return
     available = [position.id for position in state.available_positions(unit_id)]
@@ -182,11 +241,24 @@ def _refused_calls_from(state: PolicyState, book: _Pass, unit_id: str, now: floa
         neighbour_unit = book.units[neighbour]
         reason = (
             f"every available position of {unit_id} ({', '.join(available)}) failed to take "
-            f"this call lately; mutual aid to {neighbour}: rank {rank} neighbour with "
-            f"{book.free(neighbour)} free positions (reserve {neighbour_unit.reserve}) "
+            f"this call lately; mutual aid to {book.where(neighbour, rank)} with "
+            f"{book.free(neighbour)} free positions ({_kept(book, neighbour)}) "
             f"holding {book.held(neighbour)} of {neighbour_unit.overflow_cap} overflow calls"
         )
         book.plan(call, neighbour, MoveKind.MUTUAL_AID, reason)
+
+
+def _kept(book: _Pass, unit_id: str) -> str:
+    """What the reason says about the positions a neighbour keeps for its own callers."""
+    reserve = book.units[unit_id].reserve
+    keep = book.keep(unit_id)
+    if keep <= reserve:
+        return f"reserve {reserve}"
+    state = book.state
+    return (
+        f"keeps {keep} for its own callers: {state.own_calls(unit_id)} own calls in progress, "
+        f"own load {state.own_load(unit_id, book.now):.1f}, reserve {reserve}"
+    )
 
 
 def _best_neighbour(
@@ -196,6 +268,7 @@ def _best_neighbour(
     room at all (it may have none for this call only because the call was there already)."""
     incoming = book.state.layout.incoming
     visited = call.visited
+    backup = book.backup if book.rules.backup_after_neighbours else None
     any_room = False
     for index, rank in enumerate(ranks, start=1):
         best: tuple[int, str] | None = None
@@ -204,6 +277,8 @@ def _best_neighbour(
                 continue
             any_room = True
             if neighbour in visited:
+                continue
+            if neighbour == backup and not book.backup_open_to(call):
                 continue
             candidate = (-book.free(neighbour), neighbour)
             if best is None or candidate < best:

@@ -14,12 +14,14 @@ read them, never change them. A method given an unknown id or an impossible tran
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 
 from ari_app.vcta.decisions import Move, MoveKind, RoutingDecision
+from ari_app.vcta.helping import OWN_LOAD_SMOOTHING_S
 from ari_app.vcta.mode_changes import diversion_chain, modes_problems
 from ari_app.vcta.modes import Modes
 from ari_app.vcta.topology import Topology
@@ -153,6 +155,14 @@ class PolicyState:
         self._queues: dict[str, list[tuple[float, str]]] = {u: [] for u in self.units}
         self._available: dict[str, list[tuple[float, str]]] = {u: [] for u in self.units}
         self._held: dict[str, int] = dict.fromkeys(self.units, 0)
+        # Calls at each unit whatever their status (waiting, ringing, talking).
+        self._present: dict[str, int] = dict.fromkeys(self.units, 0)
+        # Overflow calls held by (unit, the unit the call first waited at).
+        self._held_from: dict[tuple[str, str], int] = {}
+        # Each unit's own calls in progress, smoothed over time (mutual aid sizes what a helper
+        # keeps from it), and when that average was last brought up to date.
+        self._own_average: dict[str, float] = dict.fromkeys(self.units, 0.0)
+        self._own_since: dict[str, float] = dict.fromkeys(self.units, 0.0)
         # Routing's memo: home centre -> (centres diverted through, unit, end of the reason)
         # under the modes in force. Cleared whenever the modes change.
         self.route_cache: dict[str, tuple[tuple[str, ...], str, str]] = {}
@@ -212,6 +222,23 @@ class PolicyState:
         """Calls at ``unit_id`` (waiting, ringing or talking) that came by mutual aid or last
         resort."""
         return self._held[unit_id]
+
+    def overflow_held_from(self, unit_id: str, origin: str) -> int:
+        """Overflow calls at ``unit_id`` that first waited at unit ``origin``."""
+        return self._held_from.get((unit_id, origin), 0)
+
+    def own_calls(self, unit_id: str) -> int:
+        """Calls at ``unit_id`` (waiting, ringing or talking) that did not come by mutual aid
+        or last resort: the unit's own load, which mutual aid must spare."""
+        return self._present[unit_id] - self._held[unit_id]
+
+    def own_load(self, unit_id: str, now: float) -> float:
+        """``own_calls`` averaged over the last minutes (exponentially, time constant
+        ``OWN_LOAD_SMOOTHING_S``): the unit's own offered load in Erlangs, as it has been."""
+        current = self._present[unit_id] - self._held[unit_id]
+        elapsed = max(0.0, now - self._own_since[unit_id])
+        decay = math.exp(-elapsed / OWN_LOAD_SMOOTHING_S)
+        return current + (self._own_average[unit_id] - current) * decay
 
     def units_ready(self) -> list[str]:
         """Units with at least one waiting call and one available position, in topology order."""
@@ -281,8 +308,11 @@ class PolicyState:
             overflow=overflow,
         )
         self._calls[call_id] = call
+        self._settle_load(unit, arrived_at)
+        self._present[unit] += 1
         if overflow:
             self._held[unit] += 1
+            self._count_from(call, unit, 1)
         if status is CallStatus.WAITING:
             bisect.insort(self._queues[unit], call.queue_key)
         if live_position is not None:
@@ -373,8 +403,11 @@ class PolicyState:
                 position.activity = Activity.IDLE
             self._reindex(position)
             self._forget_if_retired(position)
+        self._settle_load(call.unit, now)
         if call.overflow:
             self._held[call.unit] -= 1
+            self._count_from(call, call.unit, -1)
+        self._present[call.unit] -= 1
         del self._calls[call_id]
         return call
 
@@ -388,7 +421,7 @@ class PolicyState:
             )
         if move.to_unit not in self._layout.serving_units:
             raise PolicyStateError(f"{move.to_unit} is not a unit in service")
-        self._relocate(call, move.to_unit, move.kind)
+        self._relocate(call, move.to_unit, move.kind, now)
 
     # -- positions -------------------------------------------------------------------------
 
@@ -502,7 +535,7 @@ class PolicyState:
                 target = self.serving_unit_for(call.unit, call.home_centre)
                 reason = self._vcta_move_reason(call.unit, target)
                 moves.append(Move(call.call_id, call.unit, target, MoveKind.VCTA, reason))
-                self._relocate(call, target, MoveKind.VCTA)
+                self._relocate(call, target, MoveKind.VCTA, now)
             elif call.unit in newly_diverted and call.status is not CallStatus.OFFERED:
                 chain, _ = diversion_chain(modes, call.unit)
                 target = self._layout.unit_of_centre[chain[-1]]
@@ -511,7 +544,7 @@ class PolicyState:
                     f"the calls waiting there go to {target}"
                 )
                 moves.append(Move(call.call_id, call.unit, target, MoveKind.DIVERSION, reason))
-                self._relocate(call, target, MoveKind.DIVERSION)
+                self._relocate(call, target, MoveKind.DIVERSION, now)
         return moves
 
     # -- internals -------------------------------------------------------------------------
@@ -579,12 +612,27 @@ class PolicyState:
             return f"{from_unit} is now pooled in virtual CTA {to_unit}"
         return f"virtual CTA {from_unit} is no longer active: back to {to_unit}"
 
-    def _relocate(self, call: LiveCall, to_unit: str, kind: MoveKind) -> None:
+    def _count_from(self, call: LiveCall, unit_id: str, change: int) -> None:
+        key = (unit_id, call.visited[0])
+        self._held_from[key] = self._held_from.get(key, 0) + change
+
+    def _settle_load(self, unit_id: str, now: float) -> None:
+        """Bring ``unit_id``'s smoothed own load up to ``now`` before its own count changes."""
+        if now > self._own_since[unit_id]:
+            self._own_average[unit_id] = self.own_load(unit_id, now)
+            self._own_since[unit_id] = now
+
+    def _relocate(self, call: LiveCall, to_unit: str, kind: MoveKind, now: float) -> None:
+        self._settle_load(call.unit, now)
+        self._settle_load(to_unit, now)
         waiting = call.status is CallStatus.WAITING
         if waiting:
             self._unqueue(call)
         if call.overflow:
             self._held[call.unit] -= 1
+            self._count_from(call, call.unit, -1)
+        self._present[call.unit] -= 1
+        self._present[to_unit] += 1
         if kind in (MoveKind.MUTUAL_AID, MoveKind.LAST_RESORT):
             call.overflow = True
         elif kind is MoveKind.DIVERSION:
@@ -595,5 +643,6 @@ class PolicyState:
         call.skipped.clear()
         if call.overflow:
             self._held[to_unit] += 1
+            self._count_from(call, to_unit, 1)
         if waiting:
             bisect.insort(self._queues[to_unit], call.queue_key)

@@ -27,10 +27,10 @@ from ari_app.api import (
 from ari_app.api.activity import Activity, ActivityJournal
 from ari_app.calls.config import CallSettings
 from ari_app.calls.journal import Journal, JournalEntry, JournalKind, MemoryJournal
-from ari_app.media_check import AsteriskMedia
 from ari_app.calls.modes import MemoryModeRecorder
 from ari_app.calls.service import CallService
 from ari_app.clock import ScaledClock
+from ari_app.media_check import AsteriskMedia
 from ari_app.sim import Answer, Emulator
 from ari_app.sim.scripts import PositionScript
 from ari_app.stasis import AriClient, AriConfig, Backoff, EventStream

@@ -92,7 +92,7 @@ async def test_virtual_cta_calls_reach_the_other_members_positions() -> None:
         assert (await h.until_talking(call)).startswith("beta-op")
 
 
-async def test_call_nobody_takes_goes_to_the_national_backup_after_last_resort_delay() -> None:
+async def test_call_nobody_takes_goes_to_the_national_backup_after_the_neighbours() -> None:
     async with running(
         topology=three_centres(last_resort_after=60),
         scripts={"national-op1": TALKING},
@@ -100,17 +100,21 @@ async def test_call_nobody_takes_goes_to_the_national_backup_after_last_resort_d
         ring_timeout_s=5.0,
     ) as h:
         call = await h.call("18")
-        # Nobody answers at home nor in the neighbours it is sent to; once it has waited
-        # past the last resort delay the national backup unit takes it.
+        # Nobody answers at home nor in the neighbours it is sent to; once no neighbour is
+        # left, the national backup unit comes after them (it has no callers of its own to
+        # spare), by mutual aid, without waiting for the last resort delay.
         await wait_until(
             lambda: any(e.unit == "national" for e in h.entries(call, JournalKind.MOVED)),
             within=10.0,
             what="the move to the national backup unit",
         )
-        last = h.entries(call, JournalKind.MOVED)[-1]
+        moved = h.entries(call, JournalKind.MOVED)
+        last = moved[-1]
         assert last.unit == "national"
-        assert last.details["kind"] == "last_resort"
-        assert last.at - h.entries(call, JournalKind.ARRIVED)[0].at >= 60
+        assert last.details["kind"] == "mutual_aid"
+        # alpha's rank-1 neighbour first; beta has no neighbour left for it but the backup.
+        assert [e.unit for e in moved[:-1]] == ["beta"]
+        assert last.at - h.entries(call, JournalKind.ARRIVED)[0].at < 60
         assert (await h.until_talking(call, within=10.0)) == "national-op1"
         failed = h.entries(call, JournalKind.OFFER_FAILED)
         assert {e.details["failure"] for e in failed} == {"no_answer"}

@@ -13,12 +13,12 @@ from psycopg_pool import AsyncConnectionPool
 
 from ari_app.calls.journal import JournalKind
 from ari_app.calls.session import SessionState
-from ari_app.topology_reload import StoredTopology, TopologyReloader, store_readers
 from ari_app.diagnosis import Problems
 from ari_app.sim import Answer
 from ari_app.store.db import open_pool
 from ari_app.store.mode_writes import ModeWrite
 from ari_app.store.topology_import import import_topology
+from ari_app.topology_reload import StoredTopology, TopologyReloader, store_readers
 from ari_app.vcta import SetOutgoingMutualAid, Topology, parse_topology
 from tests.calls.harness import Harness, running
 from tests.calls.topologies import THREE_CENTRES

@@ -88,7 +88,7 @@ def test_demo_command_prints_a_json_report_and_exits_zero() -> None:
     )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    assert set(report) == {"total", "centres"}
+    assert set(report) == {"total", "centres", "helped"}
     assert "sdis77" in report["centres"]
     assert report["total"]["lost"] == 0
     assert "application 'vcta' connected" in done.stderr

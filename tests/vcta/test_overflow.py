@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ari_app.vcta import (
+    RESERVE_ONLY,
     CentreModes,
     MoveKind,
     OfferFailure,
@@ -242,8 +243,10 @@ def test_moved_call_keeps_its_arrival_time_and_place_in_line() -> None:
     put_waiting(state, "local", "sdis91", at=50.0)
     put_waiting(state, "c1", "sdis77", at=10.0)
     put_waiting(state, "c2", "sdis77", at=20.0)
-    # sdis91: 2 free positions, 1 waiting -> 1 free, more than its reserve of 0.
-    moves = overflow_pass(state.topology, state, 60.0)
+    # sdis91: 2 free positions, 1 waiting -> 1 free, more than its reserve of 0. Under the
+    # rules that spare the helpers it would keep that one for its own callers (3 in progress):
+    # the reserve-only rules let this small scene show a move.
+    moves = overflow_pass(state.topology, state, 60.0, RESERVE_ONLY)
     assert [m.call_id for m in moves] == ["c1"]
     state.move_call(moves[0], 60.0)
     moved = state.calls["c1"]

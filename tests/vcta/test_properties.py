@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ari_app.vcta import (
+    SPARE_HELPERS,
     CallStatus,
     MoveKind,
     OfferFailure,
@@ -257,12 +258,21 @@ class _Run:
             free = state.available_count(target) - state.queue_length(target)
             # Never at or below the reserve, never at the cap.
             assert free > unit.reserve, move
+            # Never into what the helper keeps for its own callers' load.
+            keep = SPARE_HELPERS.keep_free(
+                unit.reserve, state.own_load(target, self.now), state.own_calls(target)
+            )
+            assert free > keep, move
             assert state.overflow_held(target) < unit.overflow_cap, move
             if move.kind is MoveKind.MUTUAL_AID:
                 assert state.layout.outgoing[source], move
                 assert state.layout.incoming[target], move
                 assert target not in call.visited
-                assert any(target in rank for rank in state.layout.neighbour_ranks[source])
+                # A neighbour, or the national backup unit once no neighbour has room.
+                backup = state.serving_unit_for(self.topology.backup_unit)
+                assert target == backup or any(
+                    target in rank for rank in state.layout.neighbour_ranks[source]
+                )
             else:
                 assert move.kind is MoveKind.LAST_RESORT
                 assert self.now - call.arrived_at >= self.topology.last_resort_after
