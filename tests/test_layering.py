@@ -24,6 +24,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "clock": set(),
     "logs": set(),
     "supervision": set(),
+    # The crisis simulator drives the very policy functions the product runs, nothing else.
+    "simulate": {"vcta"},
     "jsonhttp": set(),  # JSON errors for any aiohttp server (the API's, the emulator's)
     "diagnosis": set(),  # what keeps an instance from working, said once
     # Glue of the composition root: a topology imported into the store, applied to the calls.
@@ -58,6 +60,7 @@ MAY_IMPORT: dict[str, set[str]] = {
         "logs",
         "settings",
         "sim",
+        "simulate",
         "store",
         "supervision",
         "vcta",
@@ -70,6 +73,7 @@ MAY_IMPORT: dict[str, set[str]] = {
 # Libraries a part must not import.
 MUST_NOT_IMPORT: dict[str, set[str]] = {
     "vcta": {"asyncio", "psycopg", "psycopg_pool", "aiohttp"},
+    "simulate": {"asyncio", "psycopg", "psycopg_pool", "aiohttp"},
     "stasis": {"psycopg", "psycopg_pool"},
     "calls": {"psycopg", "psycopg_pool", "aiohttp"},
     "store": {"aiohttp"},

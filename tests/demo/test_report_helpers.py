@@ -12,6 +12,7 @@ def _fact(call_id: str, home: str, answered_by: str | None, wait: float) -> Call
         call_id=call_id,
         home_centre=home,
         answered_by=answered_by,
+        answered_at_home=answered_by == home,
         wait_s=wait,
         answered=answered_by is not None,
         abandoned=answered_by is None,
