@@ -3,10 +3,10 @@
     python bench/bench_asterisk.py [--modes app,reference,queue] [--rates 10,20,40]
         [--duration 30] [--hold 10] [--positions 2000] [--json] [--keep]
 
-One Asterisk container (the image of scripts/images, on the host network, bound to
-127.0.0.1) with the project's asterisk/etc plus ``--positions`` operator endpoints whose
-contact is one sipp that answers at once and echoes RTP. For each mode and rate, one after
-another on that Asterisk: a sipp carrier places ``rate`` calls per second for
+For each mode, a fresh Asterisk container (the image of scripts/images, on the host
+network, bound to 127.0.0.1) with the project's asterisk/etc plus ``--positions`` operator
+endpoints whose contact is one sipp that answers at once and echoes RTP. For each rate, one
+after another on that Asterisk: a sipp carrier places ``rate`` calls per second for
 ``--duration`` seconds, each caller hanging up after ``--hold`` seconds. Modes:
 
 - ``app``: ari-app as shipped (``ari-app run``, journal in PostgreSQL, every call recorded
@@ -570,9 +570,11 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         )
     points: list[Point] = []
     try:
-        with asterisk(workdir, args.positions, args.operator_port) as node:
-            await wait_asterisk(node, args.positions)
-            for mode in modes:
+        for mode in modes:
+            # A fresh Asterisk per mode: one left wedged by a mode's overloaded points (calls
+            # stuck in Queue(), thousands of channels) would fail every mode run after it.
+            with asterisk(workdir / mode.name, args.positions, args.operator_port) as node:
+                await wait_asterisk(node, args.positions)
                 for rate in args.rates:
                     point = await run_point(mode, rate, args, node, workdir, dsn)
                     points.append(point)
