@@ -140,7 +140,8 @@ def helpers(facts: Sequence[CallFact], centres: Mapping[str, Any]) -> dict[str, 
     helped: dict[str, Any] = {}
     for fact in facts:
         helper = fact.answered_by
-        if not fact.answered or helper is None or helper == fact.home_centre:
+        # A centre pooled with the caller's in a virtual CTA answers its own queue: no help.
+        if not fact.answered or helper is None or fact.answered_at_home:
             continue
         entry = helped.setdefault(helper, {"calls": 0, "for": {}})
         entry["calls"] += 1
@@ -225,7 +226,8 @@ def render_report(report: Mapping[str, Any]) -> str:
                 if entry["own_calls"]
                 else "no callers of its own"
             )
-            lines.append(f"  {helper}: {entry['calls']} calls ({origins}); {own}")
+            calls = f"{entry['calls']} call" + ("s" if entry["calls"] != 1 else "")
+            lines.append(f"  {helper}: {calls} ({origins}); {own}")
         lines.append(
             "  (what helping cost each of them is measured paired, with intervals, by "
             "ari-app simulate examples/scenarios/storm-77.toml)"

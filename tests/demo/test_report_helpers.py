@@ -41,4 +41,23 @@ def test_the_report_says_who_helped_whom_and_how_their_own_callers_fared() -> No
     assert helped["sdis91"]["own_abandon_rate"] == 0.5
     text = render_report(report)
     assert "sdis91: 2 calls (2 of sdis77); own callers 50% answered within 15 s" in text
-    assert "secours-national: 1 calls (1 of sdis77); no callers of its own" in text
+    assert "secours-national: 1 call (1 of sdis77); no callers of its own" in text
+
+
+def test_a_centre_pooled_with_the_callers_is_not_listed_as_helping() -> None:
+    topology = load_topology(EXAMPLES / "sdis77.toml")
+    pooled = CallFact(
+        call_id="p",
+        home_centre="sdis89",
+        answered_by="sdis10",  # both in the night virtual CTA: its own queue
+        answered_at_home=True,
+        wait_s=4.0,
+        answered=True,
+        abandoned=False,
+        lost=False,
+        in_progress=False,
+        overflowed=False,
+    )
+    report = build_report(topology, [pooled, _fact("h", "sdis77", "sdis91", 20.0)])
+    assert set(report["helped"]) == {"sdis91"}
+    assert "  sdis91: 1 call (1 of sdis77);" in render_report(report)
