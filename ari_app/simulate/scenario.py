@@ -213,6 +213,8 @@ class _Table:
     def text(self, key: str, default: str | None = None) -> str:
         self.used.add(key)
         value = self.raw.get(key, default)
+        if value is None:
+            raise ScenarioError(f"{self.where(key)} is missing: give it as a string")
         if not isinstance(value, str) or not value:
             raise ScenarioError(f"{self.where(key)} must be a non-empty string, not {value!r}")
         return value

@@ -39,6 +39,7 @@ _TOPOLOGY = f'topology = "{SCENARIOS.parent / "sdis77.toml"}"\nduration = 3600\n
     ("text", "expected"),
     [
         ("duration = [", "not valid TOML"),
+        ("duration = 10\n", "topology is missing: give it as a string"),
         (_TOPOLOGY + '[[surges]]\ncentre = "sdis99"\nfactor = 5\nstart = 0\nend = 10\n',
          "[surges][0] centre: 'sdis99' is not a centre of the topology"),
         (_TOPOLOGY + '[operators]\nhandling = { distribution = "lognormal", mean = 90 }\n',
