@@ -18,11 +18,10 @@ from ari_app.api.models import (
     BoardFlow,
     BoardPosition,
     BoardUnit,
-    CentreModesState,
     UnitActivity,
 )
 from ari_app.api.ports import CallControl
-from ari_app.api.presenters import moment
+from ari_app.api.presenters import moment, present_modes
 from ari_app.api.state import find_unit
 from ari_app.clock import Clock
 from ari_app.vcta import UnitKind, UnitSnapshot
@@ -148,16 +147,7 @@ def _board_unit(
         positions=len(unit.positions),
         saturated=unit.saturated,
         saturation_reason=unit.saturation_reason,
-        modes=[
-            CentreModesState(
-                centre=centre,
-                outgoing_mutual_aid=modes.outgoing_mutual_aid,
-                incoming_mutual_aid=modes.incoming_mutual_aid,
-                diverted_to=modes.diverted_to,
-                crisis_message=modes.crisis_message,
-            )
-            for centre, modes in unit.modes.items()
-        ],
+        modes=present_modes(unit),
         overflow_held=unit.overflow_held,
         overflow_cap=unit.overflow_cap,
         reserve=unit.reserve,

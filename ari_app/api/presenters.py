@@ -18,6 +18,20 @@ from ari_app.store.callbacks import Callback
 from ari_app.vcta import CallView, PositionView, UnitSnapshot
 
 
+def present_modes(unit: UnitSnapshot) -> list[CentreModesState]:
+    """The modes of each centre of ``unit``, as the API shows them."""
+    return [
+        CentreModesState(
+            centre=centre,
+            outgoing_mutual_aid=modes.outgoing_mutual_aid,
+            incoming_mutual_aid=modes.incoming_mutual_aid,
+            diverted_to=modes.diverted_to,
+            crisis_message=modes.crisis_message,
+        )
+        for centre, modes in unit.modes.items()
+    ]
+
+
 def moment(seconds: float) -> datetime:
     """Clock seconds since the epoch as an aware UTC datetime."""
     return datetime.fromtimestamp(seconds, UTC)
@@ -38,16 +52,7 @@ def unit_state(unit: UnitSnapshot) -> UnitState:
         positions=len(unit.positions),
         saturated=unit.saturated,
         saturation_reason=unit.saturation_reason,
-        modes=[
-            CentreModesState(
-                centre=centre,
-                outgoing_mutual_aid=modes.outgoing_mutual_aid,
-                incoming_mutual_aid=modes.incoming_mutual_aid,
-                diverted_to=modes.diverted_to,
-                crisis_message=modes.crisis_message,
-            )
-            for centre, modes in unit.modes.items()
-        ],
+        modes=present_modes(unit),
         overflow_held=unit.overflow_held,
         overflow_cap=unit.overflow_cap,
         reserve=unit.reserve,
