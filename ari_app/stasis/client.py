@@ -15,7 +15,7 @@ Every method raises only ``AriError`` children (see ``errors``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Self
 
@@ -503,13 +503,17 @@ class AriClient:
         timeout: float = DEFAULT_TIMEOUT_S,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_S,
         max_connections: int = 32,
+        permit: Callable[[], bool] | None = None,
     ) -> None:
+        """``permit``, when given, is asked before every request: a request it refuses is
+        not sent and raises ``NotPermitted`` (an instance that is not the active one)."""
         self.config = config
         self._transport = RestTransport(
             config,
             timeout=timeout,
             connect_timeout=connect_timeout,
             max_connections=max_connections,
+            permit=permit,
         )
         self.asterisk = AsteriskApi(self._transport)
         self.applications = ApplicationsApi(self._transport)

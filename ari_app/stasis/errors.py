@@ -67,6 +67,11 @@ class AriConnectionError(AriError):
     """Asterisk could not be reached (refused, unknown host) or the connection broke."""
 
 
+class NotPermitted(AriConnectionError):
+    """The request was not sent: this instance may not command Asterisk now (a standby, or
+    an instance whose lease is not valid: docs/failover.md)."""
+
+
 class AriTimeout(AriConnectionError):
     """No complete answer arrived within the request timeout."""
 

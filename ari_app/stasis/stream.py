@@ -54,6 +54,8 @@ from ari_app.stasis.events import (
 
 log = logging.getLogger("ari_app.stasis.events")
 
+PERMIT_POLL_S = 0.1  # how often a stream not permitted to connect asks again
+
 
 @dataclass(frozen=True)
 class StreamConnected:
@@ -142,8 +144,16 @@ class EventStream:
         backoff: Backoff | None = None,
         clock: Callable[[], float] = time.monotonic,
         max_pending: int = 10_000,
+        permit: Callable[[], bool] | None = None,
+        on_replaced: Callable[[], None] | None = None,
     ) -> None:
+        """``permit``, when given, is asked before each connection: while it refuses, the
+        stream does not connect (a second websocket would take the application over from
+        the active instance). ``on_replaced`` is called when Asterisk says another client
+        took the application (``ApplicationReplaced``)."""
         self.app = app
+        self._permit = permit
+        self._on_replaced = on_replaced
         self._url = config.events_url(app, subscribe_all=subscribe_all)
         self._url_for_logs = config.events_url_for_logs(app, subscribe_all=subscribe_all)
         self._timings = timings or StreamTimings()
@@ -224,6 +234,9 @@ class EventStream:
         """Connect, read, and reconnect after a backoff, until cancelled."""
         connection = 0
         while not self._closing:
+            if self._permit is not None and not self._permit():
+                await asyncio.sleep(PERMIT_POLL_S)
+                continue
             try:
                 ws = await self._connect()
             except _AttemptFailed as failure:
@@ -337,6 +350,8 @@ class EventStream:
                     " run one instance per application name",
                     extra={"app": self.app},
                 )
+                if self._on_replaced is not None:
+                    self._on_replaced()
         return event
 
     def _reader_done(self, task: asyncio.Task[None]) -> None:

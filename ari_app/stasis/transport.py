@@ -11,7 +11,7 @@ import base64
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import aiohttp
@@ -22,6 +22,7 @@ from ari_app.stasis.config import AriConfig
 from ari_app.stasis.errors import (
     AriConnectionError,
     AriTimeout,
+    NotPermitted,
     UnexpectedResponse,
     error_for_status,
 )
@@ -55,6 +56,7 @@ class RestTransport:
         timeout: float = DEFAULT_TIMEOUT_S,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_S,
         max_connections: int = 32,
+        permit: Callable[[], bool] | None = None,
     ) -> None:
         if timeout <= 0 or connect_timeout <= 0:
             raise ValueError("ARI request timeouts must be positive")
@@ -71,6 +73,7 @@ class RestTransport:
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
+        self._permit = permit
         self.requests = 0  # sent, answered or not: for metrics
 
     async def close(self) -> None:
@@ -132,6 +135,10 @@ class RestTransport:
     ) -> tuple[str, Any]:
         """The concrete path and the decoded JSON answer (``None`` when empty)."""
         path, query = operation.render(params or {})
+        if self._permit is not None and not self._permit():
+            raise NotPermitted(
+                f"{operation.method} {path} not sent: this instance may not command Asterisk now"
+            )
         json_body: dict[str, Any] | None = None
         if body is not None:
             if operation.body is None:
