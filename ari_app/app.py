@@ -26,23 +26,28 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import psycopg
+import psycopg_pool
 from prometheus_client import CollectorRegistry
 from psycopg_pool import AsyncConnectionPool
 
 from ari_app.api import StoreModeHistory, build_api, serve_api
 from ari_app.api.activity import Activity, ActivityJournal
 from ari_app.api.metrics import MetricsJournal
-from ari_app.api.ports import CallControl
 from ari_app.calls.config import CallSettings, Recording
 from ari_app.calls.running import call_handling
 from ari_app.calls.service import CallService, ServiceStats
-from ari_app.clock import real_clock
+from ari_app.clock import Clock, real_clock
 from ari_app.diagnosis import DATABASE, AriProbe, Problems, dsn_problem, watch_asterisk
+from ari_app.leadership import Leadership, stop_leadership
 from ari_app.media_check import AsteriskMedia
+from ari_app.roles import Role, RoleView
 from ari_app.settings import Settings
+from ari_app.standby import CallsInForce, StandbyCalls, keep_standby_fresh
 from ari_app.stasis import AriConfig
 from ari_app.store import (
     CallbackStore,
@@ -58,6 +63,8 @@ from ari_app.store import (
     require_current_schema,
 )
 from ari_app.store.db import CONNECT_TIMEOUT_S, connect, describe_dsn
+from ari_app.store.errors import StoreError
+from ari_app.store.lease import PostgresLease
 from ari_app.store.mode_writes import apply_writes
 from ari_app.store.open_calls import JournalOpenCalls
 from ari_app.store.topology_read import topology_source
@@ -299,12 +306,55 @@ async def _serve(
     ari_config = AriConfig(
         str(settings.ari_url), settings.ari_user, settings.ari_password.get_secret_value()
     )
+    instance = instance_name(settings)
+    leadership = leadership_of(settings, dsn, instance) if settings.leadership == "lease" else None
+    calls = CallsInForce(StandbyCalls(topology, modes, clock))
+
+    def role() -> RoleView:
+        return leadership.view() if leadership is not None else RoleView(Role.SINGLE, instance)
+
+    journal_port = MetricsJournal(ActivityJournal(journal, activity), registry)
+
+    served_url = await _start_api(
+        settings,
+        stack,
+        calls=calls,
+        pool=pool,
+        journal=journal,
+        activity=activity,
+        clock=clock,
+        registry=registry,
+        problems=problems,
+        dsn=dsn,
+        ari_config=ari_config,
+        role=role,
+    )
+
+    if leadership is not None:
+        taken = await _stand_by(
+            leadership,
+            calls,
+            stop,
+            supervisor,
+            stack=stack,
+            read_back=lambda: stored_topology_and_modes(pool, settings, recorder),
+            api_url=served_url,
+        )
+        if taken is None:
+            await until_stop_or_failure(stop, supervisor, failure_grace_s)
+            log.info("stopping")
+            return
+        # The active instance before this one may have changed the topology and the modes.
+        with contextlib.suppress(StoreError):
+            topology, modes = await stored_topology_and_modes(pool, settings, recorder)
+            applied = await _applied_digest(pool)
+
     service = await stack.enter_async_context(
         call_handling(
             ari_config=ari_config,
             topology=topology,
             modes=modes,
-            journal=MetricsJournal(ActivityJournal(journal, activity), registry),
+            journal=journal_port,
             recorder=recorder,
             clock=clock,
             settings=CallSettings(
@@ -320,16 +370,11 @@ async def _serve(
                 journal, CallHistory(pool), catch_up_s=10.0 if reachable else 0.0
             ),
             watch=supervisor.watch,
+            permit=leadership.permits if leadership is not None else None,
+            on_replaced=leadership.replaced if leadership is not None else None,
         )
     )
-    probe = AriProbe(
-        str(settings.ari_url), settings.ari_user, settings.ari_password.get_secret_value()
-    )
-    watching = asyncio.create_task(
-        watch_asterisk(probe.problem, lambda: service.ready, problems),
-        name="diagnosis:asterisk",
-    )
-    stack.push_async_callback(_cancel, watching)
+    calls.activate(SupervisedCalls(service, supervisor))
 
     if unparsable is None:
         read_digest, read_stored = store_readers(pool, recorder.pending)
@@ -344,6 +389,37 @@ async def _serve(
         reloading = asyncio.create_task(reloader.run(), name="calls:topology-reload")
         stack.push_async_callback(_cancel, reloading)
 
+    log.info(
+        "running",
+        extra={
+            "app": settings.app_name,
+            "ari": str(settings.ari_url),
+            "api": served_url,
+            "instance": instance,
+            "role": role().role.value,
+        },
+    )
+    await until_stop_or_failure(stop, supervisor, failure_grace_s)
+    log.info("stopping")
+
+
+async def _start_api(
+    settings: Settings,
+    stack: contextlib.AsyncExitStack,
+    *,
+    calls: CallsInForce,
+    pool: AsyncConnectionPool,
+    journal: PostgresJournal,
+    activity: Activity,
+    clock: Clock,
+    registry: CollectorRegistry,
+    problems: Problems,
+    dsn: str,
+    ari_config: AriConfig,
+    role: Callable[[], RoleView],
+) -> str:
+    """Serve the duty officers' API over ``calls`` (and watch Asterisk for /readyz); its URL."""
+
     def current_problems() -> dict[str, str]:
         found = dict(problems.current())
         if DATABASE not in found and not journal.stats().database_up:
@@ -353,7 +429,6 @@ async def _serve(
             )
         return found
 
-    calls: CallControl = SupervisedCalls(service, supervisor)
     api = build_api(
         calls=calls,
         tokens=TokenStore(pool),
@@ -365,6 +440,7 @@ async def _serve(
         clock=clock,
         problems=current_problems,
         media=AsteriskMedia(ari_config),
+        role=role,
     )
     try:
         served = await stack.enter_async_context(
@@ -375,12 +451,95 @@ async def _serve(
             f"cannot serve the API on {settings.api_host}:{settings.api_port}: "
             f"{error.strerror} (ARI_APP_API_HOST / ARI_APP_API_PORT)"
         ) from None
-    log.info(
-        "running",
-        extra={"app": settings.app_name, "ari": str(settings.ari_url), "api": served.url},
+    probe = AriProbe(
+        str(settings.ari_url), settings.ari_user, settings.ari_password.get_secret_value()
     )
-    await until_stop_or_failure(stop, supervisor, failure_grace_s)
-    log.info("stopping")
+    watching = asyncio.create_task(
+        watch_asterisk(probe.problem, lambda: calls.ready, problems),
+        name="diagnosis:asterisk",
+    )
+    stack.push_async_callback(_cancel, watching)
+
+    return served.url
+
+
+def instance_name(settings: Settings) -> str:
+    """This instance's name: the setting, else ``<host name>:<API port>``."""
+    return settings.instance_name or f"{socket.gethostname()}:{settings.api_port}"
+
+
+def leadership_of(settings: Settings, dsn: str, instance: str) -> Leadership:
+    """The lease of ``ARI_APP_LEADERSHIP=lease``, named with where this instance's API is."""
+    if dsn_problem(dsn) is not None:
+        raise StartError(
+            "ARI_APP_LEADERSHIP=lease needs PostgreSQL, but ARI_APP_DATABASE_DSN cannot be"
+            " parsed: fix it, or run a single instance with ARI_APP_LEADERSHIP=single"
+        )
+    api_url = settings.instance_api_url or f"http://{settings.api_host}:{settings.api_port}"
+    lease = PostgresLease(dsn, instance, str(api_url), silence_s=settings.lease_silence_s)
+    return Leadership(lease)
+
+
+async def stored_topology_and_modes(
+    pool: AsyncConnectionPool, settings: Settings, recorder: StoreModeRecorder
+) -> tuple[Topology, Modes]:
+    """The topology and modes in force as PostgreSQL has them now (raises StoreError)."""
+    try:
+        topology, _ = await choose_topology(pool, True, settings.topology_path)
+        return topology, await starting_modes(pool, True, topology, recorder)
+    except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as error:
+        raise DatabaseUnreachable(str(error)) from None
+
+
+async def _applied_digest(pool: AsyncConnectionPool) -> str | None:
+    async with pool.connection() as conn:
+        source = await topology_source(conn)
+    return source.digest if source is not None else None
+
+
+async def _stand_by(
+    leadership: Leadership,
+    calls: CallsInForce,
+    stop: asyncio.Event,
+    supervisor: Supervisor,
+    *,
+    stack: contextlib.AsyncExitStack,
+    read_back: Callable[[], Awaitable[tuple[Topology, Modes]]],
+    api_url: str,
+) -> bool | None:
+    """Compete for the lease (for the application's life), keeping the standby's view of
+    the modes fresh meanwhile; True once this instance is the active one, None when a stop
+    or a failure came first."""
+    leading = asyncio.create_task(leadership.run(), name="leadership")
+    supervisor.watch("leadership", leading)
+    stack.push_async_callback(stop_leadership, leadership, leading)
+    log.info(
+        "standing by until this instance holds the lease",
+        extra={"instance": leadership.view().instance, "api": api_url},
+    )
+    refreshing = asyncio.create_task(keep_standby_fresh(calls, read_back), name="standby:refresh")
+    try:
+        return True if await _until_active(leadership, stop, supervisor) else None
+    finally:
+        await _cancel(refreshing)
+
+
+async def _until_active(
+    leadership: Leadership, stop: asyncio.Event, supervisor: Supervisor
+) -> bool:
+    """Wait until the lease is taken (True), or a stop or a failure comes first (False)."""
+    waits = {
+        asyncio.create_task(leadership.active.wait(), name="app:lease-taken"),
+        asyncio.create_task(stop.wait(), name="app:stop-signal"),
+        asyncio.create_task(supervisor.failed.wait(), name="app:service-failed"),
+    }
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in waits:
+            task.cancel()
+        await asyncio.wait(waits)
+    return leadership.active.is_set() and not stop.is_set() and supervisor.healthy
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

@@ -102,6 +102,33 @@ class Settings(BaseSettings):
             " cheapest), bridge (the application over ARI), off (the centre's own recorder)."
         ),
     )
+    leadership: Literal["single", "lease"] = Field(
+        default="single",
+        description=(
+            "single: the only instance, it commands Asterisk from the start (with or without"
+            " PostgreSQL). lease: one of several instances sharing the database; the one"
+            " holding PostgreSQL's lease is active, the others stand by (docs/failover.md)."
+        ),
+    )
+    instance_name: str = Field(
+        default="",
+        pattern=r"^[A-Za-z0-9_.:@-]*$",
+        max_length=40,
+        description="This instance's name in logs, /readyz and a standby's answers (default"
+        " <host name>:<API port>).",
+    )
+    instance_api_url: AnyHttpUrl | None = Field(
+        default=None,
+        description="Where duty officers reach this instance's API, as a standby names it"
+        " (default http://<API host>:<API port>).",
+    )
+    lease_silence_s: float = Field(
+        default=3.0,
+        ge=1.5,
+        le=60,
+        description="How long the active instance may stay silent before PostgreSQL ends its"
+        " lease and a standby takes over (lease mode).",
+    )
     log_level: LogLevel = Field(default="INFO", description="Logging level.")
 
 

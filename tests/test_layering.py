@@ -28,6 +28,11 @@ MAY_IMPORT: dict[str, set[str]] = {
     "simulate": {"vcta"},
     "jsonhttp": set(),  # JSON errors for any aiohttp server (the API's, the emulator's)
     "diagnosis": set(),  # what keeps an instance from working, said once
+    "roles": set(),  # an instance's role among those sharing the database
+    # Which instance commands Asterisk: the store's lease, kept.
+    "leadership": {"roles", "store"},
+    # What the API serves while this instance stands by.
+    "standby": {"api", "calls", "clock", "store", "vcta"},
     # Glue of the composition root: a topology imported into the store, applied to the calls.
     "topology_reload": {"calls", "diagnosis", "store", "vcta"},
     "media_check": {"stasis"},  # asks Asterisk whether a crisis message's sound exists
@@ -37,15 +42,18 @@ MAY_IMPORT: dict[str, set[str]] = {
     # Known exception: the emulator times itself on the application's Clock (reported).
     "sim": {"clock", "jsonhttp"},
     "settings": {"calls"},
-    "api": {"calls", "clock", "diagnosis", "jsonhttp", "store", "vcta"},
+    "api": {"calls", "clock", "diagnosis", "jsonhttp", "roles", "store", "vcta"},
     "demo": {"api", "calls", "clock", "sim", "stasis", "vcta"},
     "app": {
         "api",
         "calls",
         "clock",
         "diagnosis",
+        "leadership",
         "media_check",
+        "roles",
         "settings",
+        "standby",
         "stasis",
         "store",
         "supervision",

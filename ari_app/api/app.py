@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry
 from ari_app.api.activity import Activity
 from ari_app.api.dashboard import add_dashboard
 from ari_app.api.errors import BODY_LIMIT, ErrorBody, error_middleware
-from ari_app.api.framework import ApiDependencies, endpoint
+from ari_app.api.framework import SINGLE_INSTANCE, ApiDependencies, endpoint
 from ari_app.api.live import LiveFeed
 from ari_app.api.metrics import LiveStateCollector
 from ari_app.api.openapi import openapi_document
@@ -25,6 +25,7 @@ from ari_app.api.routes import ROUTES
 from ari_app.api.sessions import DashboardSessions
 from ari_app.clock import Clock, real_clock
 from ari_app.jsonhttp import JsonErrorRunner
+from ari_app.roles import RoleView
 from ari_app.store.journal import JournalStats
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ def build_api(
     feed_tick_s: float = 0.25,
     problems: Callable[[], Mapping[str, str]] = dict,
     media: MediaCheck | None = None,
+    role: Callable[[], RoleView] | None = None,
 ) -> web.Application:
     """The API over ``calls``, checking tokens with ``tokens``, and the dashboard.
 
@@ -57,7 +59,7 @@ def build_api(
     an ``ActivityJournal`` counts into (the last hour the dashboard shows; empty without
     one); ``clock`` is the call handling's (the real one by default).
     """
-    registry.register(LiveStateCollector(calls, journal_stats, problems))
+    registry.register(LiveStateCollector(calls, journal_stats, problems, role))
     deps = ApiDependencies(
         calls=calls,
         tokens=tokens,
@@ -70,6 +72,7 @@ def build_api(
         sessions=sessions if sessions is not None else DashboardSessions(),
         problems=problems,
         media=media,
+        role=role if role is not None else (lambda: SINGLE_INSTANCE),
     )
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
     app[BODY_LIMIT] = MAX_BODY_BYTES

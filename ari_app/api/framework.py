@@ -33,6 +33,7 @@ from ari_app.api.ports import (
 )
 from ari_app.api.sessions import DashboardSessions
 from ari_app.clock import Clock, real_clock
+from ari_app.roles import Role, RoleView
 from ari_app.store.errors import DatabaseUnreachable, SchemaError
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,14 @@ class Access(StrEnum):
     PUBLIC = "public"  # no token: health, readiness, metrics, the OpenAPI document
     READ = "read"  # any valid token
     CHANGE = "change"  # a valid token; the handler checks its scope for what is changed
+
+
+SINGLE_INSTANCE = RoleView(Role.SINGLE, "")
+
+
+def active_header(role: RoleView) -> dict[str, str]:
+    """``X-Ari-App-Active``: where the active instance's API is, when a standby knows it."""
+    return {"X-Ari-App-Active": role.active_api_url} if role.active_api_url else {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +78,8 @@ class ApiDependencies:
     problems: Callable[[], Mapping[str, str]] = dict
     # Checks a crisis message's file exists on Asterisk; None: not checked.
     media: MediaCheck | None = None
+    # This instance's role among those sharing the database (docs/failover.md).
+    role: Callable[[], RoleView] = field(default=lambda: SINGLE_INSTANCE)
     # Store operations given up on, left to finish on their own (see ``bounded``).
     abandoned: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -189,7 +200,16 @@ class RequestContext:
             )
 
     def require_ready(self) -> None:
-        """503 while the call handling is not connected to Asterisk and resynchronised."""
+        """503 while the call handling is not connected to Asterisk and resynchronised, or
+        when another instance is the active one (naming it)."""
+        role = self.deps.role()
+        if not role.commands:
+            raise ApiError(
+                503,
+                "not_active",
+                role.elsewhere(),
+                headers={"Retry-After": "2", **active_header(role)},
+            )
         if not self.deps.calls.ready:
             raise ApiError(
                 503,

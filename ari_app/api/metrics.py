@@ -22,6 +22,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from ari_app.api.ports import CallControl
 from ari_app.calls.journal import Journal, JournalEntry, JournalKind
 from ari_app.diagnosis import DEPENDENCIES
+from ari_app.roles import Role, RoleView
 from ari_app.store.journal import JournalStats
 from ari_app.vcta import QueueState
 
@@ -115,13 +116,38 @@ class LiveStateCollector:
     calls: CallControl
     journal_stats: Callable[[], JournalStats] | None = None
     problems: Callable[[], Mapping[str, str]] = dict
+    role: Callable[[], RoleView] | None = None
 
     def collect(self) -> Iterator[Metric]:
+        if self.role is not None:
+            yield from self._role(self.role())
         yield from self._units()
         yield from self._service()
         if self.journal_stats is not None:
             yield from self._journal(self.journal_stats())
         yield from self._problems()
+
+    def _role(self, view: RoleView) -> Iterator[Metric]:
+        gauge = GaugeMetricFamily(
+            "ari_app_role",
+            "1 for this instance's role among those sharing the database (single, active,"
+            " standby, fenced); docs/failover.md.",
+            labels=["role"],
+        )
+        for role in Role:
+            gauge.add_metric([role.value], 1.0 if view.role is role else 0.0)
+        yield gauge
+        yield GaugeMetricFamily(
+            "ari_app_lease_term",
+            "The term of the lease this instance holds (0 when it holds none).",
+            value=float(view.term or 0) if view.commands else 0.0,
+        )
+        yield GaugeMetricFamily(
+            "ari_app_lease_without_database",
+            "1 while the active instance holds on without renewing its lease, PostgreSQL"
+            " being unreachable.",
+            value=1.0 if view.without_database else 0.0,
+        )
 
     def _problems(self) -> Iterator[Metric]:
         found = self.problems()

@@ -141,6 +141,11 @@ class Health(Answer):
 class Readiness(Answer):
     ready: bool
     message: str
+    role: str = Field(
+        default="single",
+        description="single (the only instance), active, standby or fenced (docs/failover.md).",
+    )
+    instance: str = Field(default="", description="This instance's name (ARI_APP_INSTANCE_NAME).")
     problems: dict[str, str] = Field(
         default_factory=dict,
         description="What works only in part, by dependency ('database', 'asterisk'): a "

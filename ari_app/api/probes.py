@@ -6,7 +6,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ari_app.api.errors import ApiError, ErrorDetail, json_response
-from ari_app.api.framework import RequestContext
+from ari_app.api.framework import RequestContext, active_header
 from ari_app.api.models import Health, Readiness
 
 OPENAPI_KEY = web.AppKey("openapi", dict)
@@ -18,6 +18,18 @@ async def healthz(context: RequestContext) -> Health:
 
 async def readyz(context: RequestContext) -> Readiness:
     problems = dict(context.deps.problems())
+    role = context.deps.role()
+    if not role.commands:
+        # A standby is not ready for traffic: a load balancer sends duty officers to the
+        # active instance. The body says who that is.
+        raise ApiError(
+            503,
+            "not_active",
+            role.elsewhere(),
+            details=[ErrorDetail(location="role", message=role.role.value)]
+            + [ErrorDetail(location=k, message=v) for k, v in sorted(problems.items())],
+            headers={"Retry-After": "2", **active_header(role)},
+        )
     if not context.deps.calls.ready:
         asterisk = problems.get("asterisk")
         raise ApiError(
@@ -32,7 +44,11 @@ async def readyz(context: RequestContext) -> Readiness:
     message = "connected to Asterisk and in step with it"
     if problems:
         message += "; working in part: " + "; ".join(problems.values())
-    return Readiness(ready=True, message=message, problems=problems)
+    if role.without_database:
+        message += "; active without the lease while PostgreSQL is unreachable"
+    return Readiness(
+        ready=True, message=message, problems=problems, role=role.role.value, instance=role.instance
+    )
 
 
 async def metrics(context: RequestContext) -> web.Response:

@@ -28,14 +28,19 @@ async def call_handling(
     settings: CallSettings,
     open_calls: OpenCalls | None = None,
     watch: Callable[[str, asyncio.Task[None]], None] | None = None,
+    permit: Callable[[], bool] | None = None,
+    on_replaced: Callable[[], None] | None = None,
 ) -> AsyncIterator[CallService]:
     """The call service, running (connecting to Asterisk in the background) while in use.
 
     ``watch`` is handed the service's task ("calls:service") so that a supervisor notices
     when it ends before the block does; the task's error is then its to report.
+    ``permit`` is asked before every request to Asterisk and every connection of the event
+    stream, ``on_replaced`` told when Asterisk gives the application to another client
+    (``ari_app.leadership``: only the active instance commands).
     """
-    ari = AriClient(ari_config, max_connections=settings.ari_connections)
-    stream = EventStream(ari_config, settings.app_name)
+    ari = AriClient(ari_config, max_connections=settings.ari_connections, permit=permit)
+    stream = EventStream(ari_config, settings.app_name, permit=permit, on_replaced=on_replaced)
     service = CallService(
         ari=ari,
         events=stream,
