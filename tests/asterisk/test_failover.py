@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +128,10 @@ def whole_record(dsn: str, call_id: str) -> list[dict[str, Any]] | None:
     return rows
 
 
+def on_record(dsn: str, call_id: str, kind: str) -> bool:
+    return kind in kinds(journal(dsn, call_id))
+
+
 async def take_over(standby: Application, what: str) -> float:
     """Seconds until ``standby`` is the active instance (fails past TAKE_OVER_S)."""
     started = time.monotonic()
@@ -153,7 +158,7 @@ async def test_killed_active_instance_replaced_within_5_s_every_call_kept(
         await eventually(lambda: waiting(ready_asterisk, queued), what="a call waiting")
         for call_id, kind in ((connected, "connected"), (queued, "waiting")):
             await eventually(
-                lambda c=call_id, k=kind: k in kinds(journal(dsn, c)),
+                partial(on_record, dsn, call_id, kind),
                 what=f"the call {kind} on record",
             )
 
@@ -170,7 +175,7 @@ async def test_killed_active_instance_replaced_within_5_s_every_call_kept(
         await ready_asterisk.ari("DELETE", f"/channels/{queued}")
         for call_id in (connected, queued):
             rows = await eventually(
-                lambda c=call_id: whole_record(dsn, c), within=20, what=f"the record of {call_id}"
+                partial(whole_record, dsn, call_id), within=20, what=f"the record of {call_id}"
             )
             assert "recovered" in kinds(rows)
 
@@ -230,7 +235,7 @@ async def test_database_stopped_under_the_active_instance_no_second_one_becomes_
                 call_id = (await caller_channel(ready_asterisk, number))["id"]
                 calls.append(call_id)
                 await eventually(
-                    lambda c=call_id: talking(ready_asterisk, c),
+                    partial(talking, ready_asterisk, call_id),
                     within=15,
                     what=f"call {n} connected without PostgreSQL",
                 )
@@ -247,7 +252,7 @@ async def test_database_stopped_under_the_active_instance_no_second_one_becomes_
             assert await is_active(paris)
             for call_id in calls:
                 rows = await eventually(
-                    lambda c=call_id: whole_record(dsn, c), within=30, what=f"the end of {call_id}"
+                    partial(whole_record, dsn, call_id), within=30, what=f"the end of {call_id}"
                 )
                 assert kinds(rows)[:2] == ["arrived", "routed"]
     finally:
