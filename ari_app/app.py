@@ -308,6 +308,8 @@ async def _serve(
     )
     instance = instance_name(settings)
     leadership = leadership_of(settings, dsn, instance) if settings.leadership == "lease" else None
+    if leadership is None and reachable:
+        await refuse_beside_an_active_instance(dsn, instance)
     calls = CallsInForce(StandbyCalls(topology, modes, clock))
 
     def role() -> RoleView:
@@ -478,6 +480,24 @@ def leadership_of(settings: Settings, dsn: str, instance: str) -> Leadership:
     api_url = settings.instance_api_url or f"http://{settings.api_host}:{settings.api_port}"
     lease = PostgresLease(dsn, instance, str(api_url), silence_s=settings.lease_silence_s)
     return Leadership(lease)
+
+
+async def refuse_beside_an_active_instance(dsn: str, instance: str) -> None:
+    """A single instance started while an instance in lease mode is active would take the
+    ARI application over from it: refuse, naming it."""
+    lease = PostgresLease(dsn, instance)
+    try:
+        holder = await lease.holder()
+    except DatabaseUnreachable:
+        return  # nobody can tell; the single instance goes on, as without a database
+    finally:
+        await lease.close()
+    if holder is not None:
+        raise StartError(
+            f"instance {holder.instance} is the active one in lease mode on this database"
+            f" (since {holder.since:%Y-%m-%d %H:%M:%S %Z}): start this one with"
+            " ARI_APP_LEADERSHIP=lease to stand by, or stop the other first"
+        )
 
 
 async def stored_topology_and_modes(

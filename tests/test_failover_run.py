@@ -192,3 +192,43 @@ async def test_a_frozen_active_instance_is_replaced_and_resumed_sends_nothing(
             what="the call answered by lyon",
         )
     print(f"take-over after a freeze: {took:.2f} s")
+
+
+async def test_a_single_instance_refuses_to_start_beside_an_active_one(
+    pg_dsn: str, tmp_path: Path
+) -> None:
+    async with long_calls() as emu:
+        base = environment(emu, pg_dsn, tmp_path, free_port())
+        cli(base, "topology", "import", str(EXAMPLE))
+        paris_port = free_port()
+        single = {**base, "ARI_APP_INSTANCE_NAME": "nantes"}
+        async with (
+            aiohttp.ClientSession() as session,
+            application(lease_env(base, "paris", paris_port, tmp_path)),
+        ):
+            await wait_until(lambda: active(session, paris_port), within=20, what="paris active")
+            async with application(single) as refused:
+                await asyncio.wait_for(refused.wait(), 20)
+                assert refused.stdout is not None
+                output = (await refused.stdout.read()).decode()
+            assert refused.returncode != 0
+            assert "instance paris is the active one in lease mode" in output
+            assert "ARI_APP_LEADERSHIP=lease" in output
+            assert await active(session, paris_port)
+
+
+async def test_a_cleanly_stopped_active_instance_hands_the_lease_over_at_once(
+    pg_dsn: str, tmp_path: Path
+) -> None:
+    async with (
+        long_calls() as emu,
+        ari_proxy(emu.base_url.removesuffix("/ari")) as proxy,
+        pair(emu, pg_dsn, tmp_path, proxy) as (paris, _, _, _, lyon_port),
+    ):
+        paris.send_signal(signal.SIGTERM)
+        stopped_at = time.monotonic()
+        async with aiohttp.ClientSession() as session:
+            await wait_until(lambda: active(session, lyon_port), within=3, what="lyon active")
+        took = time.monotonic() - stopped_at
+        assert await asyncio.wait_for(paris.wait(), 15) == 0
+    print(f"take-over after a clean stop: {took:.2f} s")
