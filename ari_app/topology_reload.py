@@ -30,7 +30,7 @@ from ari_app.diagnosis import Problems
 from ari_app.store.db import ConnectionSource, connect
 from ari_app.store.errors import DatabaseUnreachable, StoreError
 from ari_app.store.mode_load import load_modes
-from ari_app.store.mode_writes import ModeWrite
+from ari_app.store.mode_writes import ModeChangeWrite
 from ari_app.store.topology_import import TOPOLOGY_CHANNEL
 from ari_app.store.topology_read import read_topology_rows, topology_source
 from ari_app.vcta import Modes, PolicyStateError, Topology
@@ -58,7 +58,7 @@ ReadTopology = Callable[[], Awaitable[StoredTopology | None]]
 
 
 def store_readers(
-    pool: ConnectionSource, pending: Callable[[], Awaitable[list[ModeWrite]]]
+    pool: ConnectionSource, pending: Callable[[], Awaitable[list[ModeChangeWrite]]]
 ) -> tuple[ReadDigest, ReadTopology]:
     """The two reads a reloader makes, from the store: the digest alone (cheap, on every
     announcement), then the topology with its digest in one snapshot, and its modes (the

@@ -22,10 +22,10 @@ from ari_app.store.journal import JournalStats, PostgresJournal
 from ari_app.store.migrate import require_current_schema, schema_status, upgrade
 from ari_app.store.mode_load import load_modes
 from ari_app.store.mode_recorder import ModeRecorderStats, StoreModeRecorder
-from ari_app.store.mode_writes import ModeWrite
+from ari_app.store.mode_writes import ModeChangeWrite
 from ari_app.store.modes import (
-    CentreModes,
-    ModeChange,
+    CentreModesRow,
+    ModeAuditRow,
     ModeStore,
     PositionPause,
     StoredModes,
@@ -44,7 +44,7 @@ __all__ = [
     "CallbackNotFound",
     "CallbackOutcome",
     "CallbackStore",
-    "CentreModes",
+    "CentreModesRow",
     "ConnectionSource",
     "DatabaseUnreachable",
     "ImportReport",
@@ -52,10 +52,10 @@ __all__ = [
     "IssuedToken",
     "JournalStats",
     "MigrationLocked",
-    "ModeChange",
+    "ModeAuditRow",
+    "ModeChangeWrite",
     "ModeRecorderStats",
     "ModeStore",
-    "ModeWrite",
     "PositionPause",
     "PostgresJournal",
     "SchemaError",

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from ari_app.store.db import Connection
 from ari_app.store.errors import TopologyInvalid
-from ari_app.store.modes import CentreModes, ModeValue, insert_default_modes
+from ari_app.store.modes import CentreModesRow, ModeValue, insert_default_modes
 from ari_app.vcta import Modes, Topology
 from ari_app.vcta import modes as policy_modes
 from ari_app.vcta.mode_changes import modes_problems
@@ -20,7 +20,7 @@ from ari_app.vcta.mode_changes import modes_problems
 
 @dataclass(slots=True)
 class StoredCentreModes:
-    modes: CentreModes
+    modes: CentreModesRow
     updated_at: datetime
     updated_by: str
 
@@ -73,7 +73,7 @@ class StoredModes:
 
 async def read_modes(conn: Connection) -> StoredModes:
     centres = [
-        StoredCentreModes(CentreModes(r[0], r[1], r[2], r[3], r[4]), r[5], r[6])
+        StoredCentreModes(CentreModesRow(r[0], r[1], r[2], r[3], r[4]), r[5], r[6])
         for r in await (
             await conn.execute(
                 "SELECT centre_id, outgoing_mutual_aid, incoming_mutual_aid, diverted_to,"
@@ -247,7 +247,7 @@ async def write_modes(conn: Connection, topology: Topology, carried: Carried, ac
             )
     kept = {row.modes.centre_id for row in carried.centres}
     defaults = [
-        CentreModes(
+        CentreModesRow(
             c.id,
             c.modes.outgoing_mutual_aid,
             c.modes.incoming_mutual_aid,
@@ -262,7 +262,7 @@ async def write_modes(conn: Connection, topology: Topology, carried: Carried, ac
     return created
 
 
-def _check_modes(topology: Topology, carried: Carried, defaults: Sequence[CentreModes]) -> None:
+def _check_modes(topology: Topology, carried: Carried, defaults: Sequence[CentreModesRow]) -> None:
     """Refuse (roll back) an import whose carried-over modes the policy would refuse."""
     centres = {
         m.centre_id: policy_modes.CentreModes(

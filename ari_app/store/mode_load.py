@@ -16,7 +16,7 @@ from psycopg_pool import PoolTimeout
 
 from ari_app.store.db import ConnectionSource, first_line, missing_schema
 from ari_app.store.errors import DatabaseUnreachable
-from ari_app.store.mode_writes import ModeWrite, apply_changes, apply_writes
+from ari_app.store.mode_writes import ModeChangeWrite, apply_changes, apply_writes
 from ari_app.vcta import (
     CentreModes,
     ModeChange,
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 
 async def load_modes(
-    pool: ConnectionSource, topology: Topology, *, pending: Sequence[ModeWrite] = ()
+    pool: ConnectionSource, topology: Topology, *, pending: Sequence[ModeChangeWrite] = ()
 ) -> Modes:
     """The modes to start with.
 

@@ -2,7 +2,7 @@
 
 A configuration of the store's one spooling writer (:mod:`ari_app.store.writer`), one change
 at a time. ``record()`` (the ``ModeRecorder`` protocol of ``ari_app.calls.modes``) turns the
-accepted change into a ``ModeWrite`` with a fresh ``change_id`` and queues it; it returns at
+accepted change into a ``ModeChangeWrite`` with a fresh ``change_id`` and queues it; it returns at
 once and never raises. The writer applies each change in its own transaction with its audit
 row (``ModeStore.apply`` / ``set_paused`` / ``set_vcta_active``, actor, reason and time from
 the record).
@@ -38,13 +38,13 @@ from ari_app.store.backoff import Backoff
 from ari_app.store.db import Connection, SingleConnection
 from ari_app.store.mode_writes import (
     CentreModesWrite,
+    ModeChangeWrite,
     ModeSpool,
-    ModeWrite,
     PauseWrite,
     VctaWrite,
-    mode_write,
+    mode_change_write,
 )
-from ari_app.store.modes import CentreModes, ModeChange, ModeStore
+from ari_app.store.modes import CentreModesRow, ModeAuditRow, ModeStore
 from ari_app.store.spool import MAX_BYTES, SEGMENT_BYTES
 from ari_app.store.writer import SpoolingWriter, WriterSettings, Written
 
@@ -74,8 +74,10 @@ class ModeRecorderStats:
 class _ModeSink:
     """Accepted changes to PostgreSQL, each with its audit row, one per transaction."""
 
-    async def write(self, conn: Connection, records: Sequence[ModeWrite]) -> Written[ModeWrite]:
-        result: Written[ModeWrite] = Written()
+    async def write(
+        self, conn: Connection, records: Sequence[ModeChangeWrite]
+    ) -> Written[ModeChangeWrite]:
+        result: Written[ModeChangeWrite] = Written()
         store = ModeStore(SingleConnection(conn))
         for write in records:
             try:
@@ -94,7 +96,7 @@ class _ModeSink:
         # Also proves the schema is there: replaying into nothing would only fail again.
         await conn.execute("SELECT 1 FROM mode_changes LIMIT 0")
 
-    def about(self, record: ModeWrite) -> Mapping[str, object]:
+    def about(self, record: ModeChangeWrite) -> Mapping[str, object]:
         return {"change_id": record.change_id, "actor": record.actor}
 
 
@@ -148,7 +150,7 @@ class StoreModeRecorder:
     def record(self, change: ModeChangeRecord) -> None:
         """Queue an accepted change for writing. Returns at once and never raises."""
         try:
-            write = mode_write(change, self._new_id())
+            write = mode_change_write(change, self._new_id())
         except Exception:
             log.exception(
                 "mode change could not be queued: it is in force but not recorded",
@@ -159,7 +161,7 @@ class StoreModeRecorder:
 
     # -- life cycle -------------------------------------------------------------------------
 
-    async def pending(self) -> list[ModeWrite]:
+    async def pending(self) -> list[ModeChangeWrite]:
         """The changes a previous run left in the spool, in order (for ``load_modes``)."""
         return await asyncio.to_thread(self._spool.read_all)
 
@@ -200,12 +202,12 @@ def _timestamp(at: float) -> datetime | None:
         return None  # the audit then takes the time of the write
 
 
-async def _apply(store: ModeStore, write: ModeWrite) -> ModeChange | None:
+async def _apply(store: ModeStore, write: ModeChangeWrite) -> ModeAuditRow | None:
     at = _timestamp(write.at)
     match write.change:
         case CentreModesWrite(centre_id=centre, modes=modes):
             return await store.apply(
-                CentreModes(
+                CentreModesRow(
                     centre,
                     modes.outgoing_mutual_aid,
                     modes.incoming_mutual_aid,

@@ -1,6 +1,6 @@
 """Accepted mode changes as the store writes them, their spool format, and replaying them.
 
-A ``ModeWrite`` is what is left of a ``ModeChangeRecord`` once accepted by the policy: the
+A ``ModeChangeWrite`` is what is left of a ``ModeChangeRecord`` once accepted by the policy: the
 state it put in force for one centre (all four switches), one position (paused or not) or
 one virtual CTA (active or not), with who, when, why and the id that makes it idempotent.
 Writing a state rather than a toggle means replaying a change twice does no harm.
@@ -60,7 +60,7 @@ class VctaWrite:
 
 
 @dataclass(frozen=True, slots=True)
-class ModeWrite:
+class ModeChangeWrite:
     """One accepted change to write: ``at`` in seconds since the epoch (the application's
     clock), ``change_id`` unique to the change."""
 
@@ -71,7 +71,7 @@ class ModeWrite:
     change: CentreModesWrite | PauseWrite | VctaWrite
 
 
-def mode_write(record: ModeChangeRecord, change_id: str) -> ModeWrite:
+def mode_change_write(record: ModeChangeRecord, change_id: str) -> ModeChangeWrite:
     """The write an accepted change calls for."""
     change: CentreModesWrite | PauseWrite | VctaWrite
     match record.change:
@@ -86,13 +86,13 @@ def mode_write(record: ModeChangeRecord, change_id: str) -> ModeWrite:
             change = PauseWrite(position, paused)
         case SetVctaActive(vcta=vcta, active=active):
             change = VctaWrite(vcta, active)
-    return ModeWrite(change_id, record.at, record.actor, record.reason or None, change)
+    return ModeChangeWrite(change_id, record.at, record.actor, record.reason or None, change)
 
 
 # -- the spool format -----------------------------------------------------------------------
 
 
-def write_to_json(write: ModeWrite) -> str:
+def write_to_json(write: ModeChangeWrite) -> str:
     """One spool line (without the newline)."""
     data: dict[str, object] = {
         "v": FORMAT_VERSION,
@@ -137,7 +137,7 @@ def _flag(data: Mapping[str, object], name: str) -> bool:
     return value
 
 
-def write_from_json(line: str) -> ModeWrite:
+def write_from_json(line: str) -> ModeChangeWrite:
     """The write a spool line holds; CorruptLine says what is wrong with it."""
     data, at = read_line(line, FORMAT_VERSION)
     change: CentreModesWrite | PauseWrite | VctaWrite
@@ -160,7 +160,7 @@ def write_from_json(line: str) -> ModeWrite:
         change = VctaWrite(_text(data, "vcta") or "", _flag(data, "active"))
     else:
         raise CorruptLine("names no centre, position or virtual CTA")
-    return ModeWrite(
+    return ModeChangeWrite(
         change_id=_text(data, "change_id") or "",
         at=float(at),
         actor=_text(data, "actor") or "",
@@ -169,7 +169,7 @@ def write_from_json(line: str) -> ModeWrite:
     )
 
 
-class ModeSpool(LineSpool[ModeWrite]):
+class ModeSpool(LineSpool[ModeChangeWrite]):
     """The mode recorder's spool: one accepted change per line."""
 
     def __init__(
@@ -215,7 +215,7 @@ def apply_changes(
     return modes
 
 
-def policy_change(write: ModeWrite) -> list[ModeChange]:
+def policy_change(write: ModeChangeWrite) -> list[ModeChange]:
     """The policy's changes that a write stands for."""
     match write.change:
         case CentreModesWrite(centre_id=centre, modes=centre_modes):
@@ -226,7 +226,7 @@ def policy_change(write: ModeWrite) -> list[ModeChange]:
             return [SetVctaActive(vcta, active)]
 
 
-def apply_writes(topology: Topology, modes: Modes, writes: Iterable[ModeWrite]) -> Modes:
+def apply_writes(topology: Topology, modes: Modes, writes: Iterable[ModeChangeWrite]) -> Modes:
     """``modes`` with ``writes`` applied in order, each checked by the policy as a duty
     officer's change is (a refused one is skipped with a warning)."""
     for write in writes:

@@ -30,7 +30,7 @@ MODE_FIELDS: tuple[str, ...] = (
 
 
 @dataclass(frozen=True, slots=True)
-class CentreModes:
+class CentreModesRow:
     """What a centre's duty officer has switched. ``None`` means off."""
 
     centre_id: str
@@ -61,13 +61,13 @@ class StoredModes:
     ``active_vctas`` holds every virtual CTA: switched by a duty officer, or as the topology
     starts it."""
 
-    centres: Mapping[str, CentreModes]
+    centres: Mapping[str, CentreModesRow]
     paused: Mapping[str, PositionPause]
     active_vctas: Mapping[str, bool]
 
 
 @dataclass(frozen=True, slots=True)
-class ModeChange:
+class ModeAuditRow:
     """One audit row. ``unit_id`` is the centre (the position's, for a pause) or the virtual
     CTA changed. ``before``/``after`` hold the changed fields only; ``before`` is None when
     the centre had no stored modes yet. ``change_id`` is the id the application gave the
@@ -88,12 +88,12 @@ class ModeChange:
 _CHANGE_COLUMNS = "id, at, actor, unit_id, position_id, what, before, after, reason, change_id"
 
 
-def _change(row: tuple[object, ...]) -> ModeChange:
+def _change(row: tuple[object, ...]) -> ModeAuditRow:
     id_, at, actor, unit_id, position_id, what, before, after, reason, change_id = row
     assert isinstance(id_, int)
     assert isinstance(at, datetime)
     assert isinstance(after, dict)
-    return ModeChange(
+    return ModeAuditRow(
         id=id_,
         at=at,
         actor=str(actor),
@@ -128,7 +128,7 @@ async def insert_mode_change(
     reason: str | None,
     change_id: str | None = None,
     at: datetime | None = None,
-) -> ModeChange:
+) -> ModeAuditRow:
     """Write one audit row inside the caller's transaction and return it."""
     row = await (
         await conn.execute(
@@ -168,7 +168,7 @@ async def _already_applied(conn: Connection, change_id: str | None) -> bool:
 
 
 async def insert_default_modes(
-    conn: Connection, defaults: Iterable[CentreModes], *, actor: str
+    conn: Connection, defaults: Iterable[CentreModesRow], *, actor: str
 ) -> int:
     """Store ``defaults`` for the centres that have no stored modes; return how many.
 
@@ -223,7 +223,8 @@ class ModeStore:
                 )
             ).fetchall()
         centres = {
-            str(r[0]): CentreModes(str(r[0]), bool(r[1]), bool(r[2]), r[3], r[4]) for r in mode_rows
+            str(r[0]): CentreModesRow(str(r[0]), bool(r[1]), bool(r[2]), r[3], r[4])
+            for r in mode_rows
         }
         paused = {
             str(r[0]): PositionPause(str(r[0]), str(r[1]), r[2], str(r[3]), r[4])
@@ -233,13 +234,13 @@ class ModeStore:
 
     async def apply(
         self,
-        modes: CentreModes,
+        modes: CentreModesRow,
         *,
         actor: str,
         reason: str | None,
         change_id: str | None = None,
         at: datetime | None = None,
-    ) -> ModeChange | None:
+    ) -> ModeAuditRow | None:
         """Store ``modes`` as the centre's modes and audit the difference, in one transaction.
 
         Returns the audit row, or None when nothing changed (nothing is written then).
@@ -286,7 +287,7 @@ class ModeStore:
                     )
             after = modes.values()
             if row is not None:
-                stored = CentreModes(str(row[0]), bool(row[1]), bool(row[2]), row[3], row[4])
+                stored = CentreModesRow(str(row[0]), bool(row[1]), bool(row[2]), row[3], row[4])
                 before_all = stored.values()
                 changed = [name for name in MODE_FIELDS if before_all[name] != after[name]]
                 if not changed:
@@ -335,7 +336,7 @@ class ModeStore:
         reason: str | None,
         change_id: str | None = None,
         at: datetime | None = None,
-    ) -> ModeChange | None:
+    ) -> ModeAuditRow | None:
         """Pause or resume a position and audit it, in one transaction.
 
         Returns the audit row, or None when the position already was in that state.
@@ -400,7 +401,7 @@ class ModeStore:
         reason: str | None,
         change_id: str | None = None,
         at: datetime | None = None,
-    ) -> ModeChange | None:
+    ) -> ModeAuditRow | None:
         """Activate or deactivate a virtual CTA and audit it, in one transaction.
 
         Returns the audit row, or None when it already was in that state. Raises UnknownUnit.
@@ -450,7 +451,7 @@ class ModeStore:
 
     async def recent_changes(
         self, *, limit: int = 50, unit_id: str | None = None
-    ) -> list[ModeChange]:
+    ) -> list[ModeAuditRow]:
         """The latest audit rows, newest first, optionally of one unit only."""
         async with self._pool.connection() as conn:
             if unit_id is None:

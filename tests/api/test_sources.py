@@ -7,7 +7,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from ari_app.api import MemoryTokens, StoreModeHistory
 from ari_app.store.errors import InvalidScope
-from ari_app.store.modes import CentreModes, ModeStore
+from ari_app.store.modes import CentreModesRow, ModeStore
 from tests.api.world import api_world
 from tests.store.topology import insert_small_topology
 
@@ -46,7 +46,7 @@ async def test_recent_changes_can_come_from_the_store_audit_trail(
     await insert_small_topology(pg_pool)
     store = ModeStore(pg_pool)
     await store.apply(
-        CentreModes("sdis77", True, True, "sdis91", None), actor="officer 77", reason="works"
+        CentreModesRow("sdis77", True, True, "sdis91", None), actor="officer 77", reason="works"
     )
     await store.set_paused("sdis77-op2", True, actor="officer 77", reason="break")
     async with api_world(pg_dsn, history=StoreModeHistory(store)) as world:

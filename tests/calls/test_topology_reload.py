@@ -16,7 +16,7 @@ from ari_app.calls.session import SessionState
 from ari_app.diagnosis import Problems
 from ari_app.sim import Answer
 from ari_app.store.db import open_pool
-from ari_app.store.mode_writes import ModeWrite
+from ari_app.store.mode_writes import ModeChangeWrite
 from ari_app.store.topology_import import import_topology
 from ari_app.topology_reload import StoredTopology, TopologyReloader, store_readers
 from ari_app.vcta import SetOutgoingMutualAid, Topology, parse_topology
@@ -50,7 +50,7 @@ async def store(dsn: str, topology: Topology, digest: str) -> None:
         await import_topology(conn, topology, source="test.toml", digest=digest, actor="deployer")
 
 
-async def no_pending() -> list[ModeWrite]:
+async def no_pending() -> list[ModeChangeWrite]:
     return []
 
 

@@ -11,8 +11,8 @@ from psycopg_pool import AsyncConnectionPool
 from ari_app.store.db import SingleConnection, connect
 from ari_app.store.errors import DatabaseUnreachable, SchemaError
 from ari_app.store.mode_load import load_modes
-from ari_app.store.mode_writes import ModeWrite, PauseWrite, mode_write
-from ari_app.store.modes import CentreModes, ModeStore
+from ari_app.store.mode_writes import ModeChangeWrite, PauseWrite, mode_change_write
+from ari_app.store.modes import CentreModesRow, ModeStore
 from ari_app.vcta import (
     SetCrisisMessage,
     SetOutgoingMutualAid,
@@ -47,7 +47,9 @@ async def test_stored_modes_pauses_and_switches_are_the_modes_at_start(
 ) -> None:
     store = ModeStore(imported)
     await store.apply(
-        CentreModes("sdis45", False, True, "sdis77", "sound:crisis/flood"), actor="o", reason=None
+        CentreModesRow("sdis45", False, True, "sdis77", "sound:crisis/flood"),
+        actor="o",
+        reason=None,
     )
     await store.set_paused("sdis91-op3", True, actor="o", reason="break")
     await store.set_vcta_active("vcta-89-10", False, actor="cogic", reason="day")
@@ -83,7 +85,7 @@ async def test_ids_the_topology_in_use_does_not_have_are_ignored_with_a_warning(
     imported: AsyncConnectionPool, caplog: pytest.LogCaptureFixture
 ) -> None:
     store = ModeStore(imported)
-    await store.apply(CentreModes("sdis60", False, False), actor="o", reason=None)
+    await store.apply(CentreModesRow("sdis60", False, False), actor="o", reason=None)
     await store.set_paused("sdis60-op1", True, actor="o", reason=None)
     without_60 = dataclasses.replace(
         TOPOLOGY,
@@ -119,18 +121,18 @@ async def test_spooled_changes_apply_on_top_unless_already_applied(
     imported: AsyncConnectionPool,
 ) -> None:
     officer = DutyOfficer(TOPOLOGY, start=1_800_000_000.0)
-    applied = mode_write(officer.change(SetOutgoingMutualAid("sdis77", False)), "applied")
+    applied = mode_change_write(officer.change(SetOutgoingMutualAid("sdis77", False)), "applied")
     pending = [
-        mode_write(officer.change(SetCrisisMessage("sdis91", "sound:crisis/fire")), "p1"),
-        mode_write(officer.change(SetPositionPaused("sdis45-op2", True)), "p2"),
-        mode_write(officer.change(SetVctaActive("vcta-89-10", False)), "p3"),
+        mode_change_write(officer.change(SetCrisisMessage("sdis91", "sound:crisis/fire")), "p1"),
+        mode_change_write(officer.change(SetPositionPaused("sdis45-op2", True)), "p2"),
+        mode_change_write(officer.change(SetVctaActive("vcta-89-10", False)), "p3"),
     ]
     store = ModeStore(imported)
     await store.apply(
-        CentreModes("sdis77", False, True), actor="o", reason=None, change_id="applied"
+        CentreModesRow("sdis77", False, True), actor="o", reason=None, change_id="applied"
     )
     # A later change, made after the spooled one was applied: replaying it must not undo it.
-    await store.apply(CentreModes("sdis77", True, False), actor="o", reason=None)
+    await store.apply(CentreModesRow("sdis77", True, False), actor="o", reason=None)
 
     modes = await load_modes(imported, TOPOLOGY, pending=[applied, *pending])
 
@@ -143,7 +145,7 @@ async def test_spooled_changes_apply_on_top_unless_already_applied(
 async def test_spooled_change_the_topology_no_longer_allows_is_left_out(
     imported: AsyncConnectionPool,
 ) -> None:
-    gone = ModeWrite("x", 1.0, "o", None, PauseWrite("sdis99-op1", True))
+    gone = ModeChangeWrite("x", 1.0, "o", None, PauseWrite("sdis99-op1", True))
     assert await load_modes(imported, TOPOLOGY, pending=[gone]) == TOPOLOGY.initial_modes()
 
 

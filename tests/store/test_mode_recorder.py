@@ -16,8 +16,8 @@ from ari_app.store.backoff import Backoff
 from ari_app.store.db import connect
 from ari_app.store.mode_load import load_modes
 from ari_app.store.mode_recorder import StoreModeRecorder
-from ari_app.store.mode_writes import ModeSpool, mode_write
-from ari_app.store.modes import CentreModes, ModeStore
+from ari_app.store.mode_writes import ModeSpool, mode_change_write
+from ari_app.store.modes import CentreModesRow, ModeStore
 from ari_app.vcta import (
     SetCrisisMessage,
     SetDiversion,
@@ -216,20 +216,22 @@ async def test_replay_after_a_crash_midway_applies_nothing_twice_and_undoes_noth
     officer: DutyOfficer,
     recorders: Recorders,
 ) -> None:
-    off = mode_write(officer.change(SetOutgoingMutualAid("sdis77", False)), "a")
-    on = mode_write(officer.change(SetOutgoingMutualAid("sdis77", True)), "b")
-    pause = mode_write(officer.change(SetPositionPaused("sdis77-op1", True)), "c")
+    off = mode_change_write(officer.change(SetOutgoingMutualAid("sdis77", False)), "a")
+    on = mode_change_write(officer.change(SetOutgoingMutualAid("sdis77", True)), "b")
+    pause = mode_change_write(officer.change(SetPositionPaused("sdis77-op1", True)), "c")
     spool = recorders.spool
     ModeSpool(spool).append([off, on, pause])
     # Someone had switched it off already; then the crash: the first two were written (the
     # first changing nothing, so audited by no row), the spool not yet emptied.
     store = ModeStore(pg_pool)
-    await store.apply(CentreModes("sdis77", False, True), actor="o", reason=None)
+    await store.apply(CentreModesRow("sdis77", False, True), actor="o", reason=None)
     assert (
-        await store.apply(CentreModes("sdis77", False, True), actor="o", reason=None, change_id="a")
+        await store.apply(
+            CentreModesRow("sdis77", False, True), actor="o", reason=None, change_id="a"
+        )
         is None
     )
-    await store.apply(CentreModes("sdis77", True, True), actor="o", reason=None, change_id="b")
+    await store.apply(CentreModesRow("sdis77", True, True), actor="o", reason=None, change_id="b")
 
     recorder = recorders.make(imported)
     await recorder.start()

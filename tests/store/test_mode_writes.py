@@ -11,12 +11,12 @@ from hypothesis import strategies as st
 
 from ari_app.store.mode_writes import (
     CentreModesWrite,
+    ModeChangeWrite,
     ModeSpool,
-    ModeWrite,
     PauseWrite,
     VctaWrite,
     apply_writes,
-    mode_write,
+    mode_change_write,
     write_from_json,
     write_to_json,
 )
@@ -50,7 +50,7 @@ changes = st.one_of(
     st.builds(VctaWrite, texts, st.booleans()),
 )
 writes = st.builds(
-    ModeWrite,
+    ModeChangeWrite,
     change_id=texts,
     at=st.floats(min_value=0, max_value=4e9),
     actor=texts,
@@ -61,7 +61,7 @@ writes = st.builds(
 
 @settings(max_examples=200)
 @given(writes)
-def test_every_change_survives_the_spool_format_unchanged(write: ModeWrite) -> None:
+def test_every_change_survives_the_spool_format_unchanged(write: ModeChangeWrite) -> None:
     line = write_to_json(write)
     assert "\n" not in line
     assert write_from_json(line) == write
@@ -90,7 +90,7 @@ def test_each_kind_of_change_becomes_the_state_it_put_in_force() -> None:
     pause = officer.change(SetPositionPaused("sdis91-op1", True))
     vcta = officer.change(SetVctaActive("vcta-89-10", False))
 
-    assert mode_write(divert, "c1") == ModeWrite(
+    assert mode_change_write(divert, "c1") == ModeChangeWrite(
         "c1",
         divert.at,
         "officer77",
@@ -98,12 +98,12 @@ def test_each_kind_of_change_becomes_the_state_it_put_in_force() -> None:
         CentreModesWrite("sdis77", CentreModes(diverted_to="sdis91")),
     )
     # The whole centre's modes, not only the switch changed: replaying it twice is harmless.
-    assert mode_write(crisis, "c2").change == CentreModesWrite(
+    assert mode_change_write(crisis, "c2").change == CentreModesWrite(
         "sdis77", CentreModes(diverted_to="sdis91", crisis_message="sound:crisis/flood")
     )
-    assert mode_write(crisis, "c2").reason is None
-    assert mode_write(pause, "c3").change == PauseWrite("sdis91-op1", True)
-    assert mode_write(vcta, "c4").change == VctaWrite("vcta-89-10", False)
+    assert mode_change_write(crisis, "c2").reason is None
+    assert mode_change_write(pause, "c3").change == PauseWrite("sdis91-op1", True)
+    assert mode_change_write(vcta, "c4").change == VctaWrite("vcta-89-10", False)
 
 
 def test_writes_applied_on_top_of_modes_give_the_officers_modes() -> None:
@@ -117,7 +117,7 @@ def test_writes_applied_on_top_of_modes_give_the_officers_modes() -> None:
     replayed = apply_writes(
         TOPOLOGY,
         TOPOLOGY.initial_modes(),
-        [mode_write(r, str(i)) for i, r in enumerate(records)],
+        [mode_change_write(r, str(i)) for i, r in enumerate(records)],
     )
     assert replayed == officer.modes
 
@@ -125,7 +125,7 @@ def test_writes_applied_on_top_of_modes_give_the_officers_modes() -> None:
 def test_write_the_topology_no_longer_allows_is_left_out_with_a_warning(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    unknown = ModeWrite("c9", 1.0, "officer", None, PauseWrite("sdis99-op1", True))
+    unknown = ModeChangeWrite("c9", 1.0, "officer", None, PauseWrite("sdis99-op1", True))
     with caplog.at_level(logging.WARNING):
         modes = apply_writes(TOPOLOGY, TOPOLOGY.initial_modes(), [unknown])
     assert modes == TOPOLOGY.initial_modes()
@@ -136,8 +136,8 @@ def test_spool_gives_changes_back_in_order_and_skips_nothing_it_can_read(
     tmp_path: Path,
 ) -> None:
     spool = ModeSpool(tmp_path / "modes.spool")
-    first = ModeWrite("a", 1.0, "officer", None, VctaWrite("v", True))
-    second = ModeWrite("b", 2.0, "officer", "why", PauseWrite("p", False))
+    first = ModeChangeWrite("a", 1.0, "officer", None, VctaWrite("v", True))
+    second = ModeChangeWrite("b", 2.0, "officer", "why", PauseWrite("p", False))
     spool.append([first])
     with spool.path.open("a") as file:
         file.write("half a line")  # a crash in the middle of an append

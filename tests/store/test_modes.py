@@ -10,10 +10,10 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from ari_app.store.errors import StoreError, UnknownCentre, UnknownPosition, UnknownUnit
-from ari_app.store.modes import CentreModes, ModeStore, insert_default_modes
+from ari_app.store.modes import CentreModesRow, ModeStore, insert_default_modes
 from tests.store.topology import insert_small_topology
 
-QUIET = CentreModes("sdis77", outgoing_mutual_aid=False, incoming_mutual_aid=True)
+QUIET = CentreModesRow("sdis77", outgoing_mutual_aid=False, incoming_mutual_aid=True)
 
 
 @pytest.fixture
@@ -158,7 +158,7 @@ async def test_default_modes_fill_in_without_overwriting_or_auditing(
 ) -> None:
     await modes.apply(dataclasses.replace(QUIET, outgoing_mutual_aid=True), actor="o", reason=None)
     defaults = [
-        CentreModes(centre, outgoing_mutual_aid=False, incoming_mutual_aid=True)
+        CentreModesRow(centre, outgoing_mutual_aid=False, incoming_mutual_aid=True)
         for centre in ("sdis77", "sdis91", "sdis45")
     ]
     async with pg_pool.connection() as conn:

@@ -14,7 +14,7 @@ from ari_app.cli import main
 from ari_app.store.db import Connection, SingleConnection, connect
 from ari_app.store.errors import TopologyInvalid, UnknownCentre
 from ari_app.store.migrate import known_migrations, upgrade
-from ari_app.store.modes import CentreModes, ModeStore
+from ari_app.store.modes import CentreModesRow, ModeStore
 from ari_app.store.tokens import TokenStore
 from ari_app.store.topology_read import read_topology, topology_source
 from ari_app.vcta import load_topology
@@ -123,8 +123,8 @@ async def test_first_import_stores_source_digest_and_the_modes_the_file_declares
     assert source.source == str(path.resolve())
     assert len(source.digest) == 64
     modes = (await ModeStore(SingleConnection(conn)).load()).centres
-    assert modes["sdis77"] == CentreModes("sdis77", False, True, None, "sound:crisis/flood")
-    assert modes["sdis91"] == CentreModes("sdis91", True, False, "sdis45", None)
+    assert modes["sdis77"] == CentreModesRow("sdis77", False, True, None, "sound:crisis/flood")
+    assert modes["sdis91"] == CentreModesRow("sdis91", True, False, "sdis45", None)
     assert await audit(conn) == []  # nothing a duty officer chose has changed
 
 
@@ -162,8 +162,8 @@ async def test_reimport_keeps_chosen_modes_and_drops_and_audits_what_no_longer_f
     )
     await import_file(conn, write(tmp_path, "v1.toml", first))
     store = ModeStore(SingleConnection(conn))
-    await store.apply(CentreModes("a77", True, True, "c45"), actor="officer77", reason="works")
-    await store.apply(CentreModes("b91", False, True), actor="officer91", reason="surge")
+    await store.apply(CentreModesRow("a77", True, True, "c45"), actor="officer77", reason="works")
+    await store.apply(CentreModesRow("b91", False, True), actor="officer91", reason="surge")
     for position in ("c45-op1", "d60-op1", "d60-op2"):
         await store.set_paused(position, True, actor="chef", reason="break")
     await store.set_vcta_active("nuit", True, actor="cogic", reason="night")
@@ -184,9 +184,9 @@ async def test_reimport_keeps_chosen_modes_and_drops_and_audits_what_no_longer_f
     assert "scoped to c45, which is no longer a centre" in warning
 
     stored = await store.load()
-    assert stored.centres["a77"] == CentreModes("a77", True, True, None)  # target removed
-    assert stored.centres["b91"] == CentreModes("b91", False, True)  # kept as chosen
-    assert stored.centres["e10"] == CentreModes("e10", False, True)  # from the file
+    assert stored.centres["a77"] == CentreModesRow("a77", True, True, None)  # target removed
+    assert stored.centres["b91"] == CentreModesRow("b91", False, True)  # kept as chosen
+    assert stored.centres["e10"] == CentreModesRow("e10", False, True)  # from the file
     assert set(stored.paused) == {"d60-op2"}
     assert stored.paused["d60-op2"].paused_by == "chef"
     updated_by = await rows(conn, "SELECT centre_id, updated_by FROM centre_modes ORDER BY 1")
@@ -242,7 +242,7 @@ async def test_import_whose_kept_modes_would_loop_is_refused_and_changes_nothing
     v1 = write(tmp_path, "v1.toml", first)
     await import_file(conn, v1)
     await ModeStore(SingleConnection(conn)).apply(
-        CentreModes("a77", True, True, "x"), actor="officer", reason=None
+        CentreModesRow("a77", True, True, "x"), actor="officer", reason=None
     )
     with pytest.raises(TopologyInvalid) as refused:
         await import_file(conn, write(tmp_path, "v2.toml", second))
@@ -265,7 +265,7 @@ async def test_mode_change_made_during_an_import_waits_and_meets_the_new_topolog
             await import_file(importer, v2)
             change = asyncio.create_task(
                 ModeStore(SingleConnection(conn)).apply(
-                    CentreModes("b91", False, True), actor="officer91", reason="surge"
+                    CentreModesRow("b91", False, True), actor="officer91", reason="surge"
                 )
             )
             waiting = "SELECT count(*) > 0 FROM pg_locks WHERE NOT granted"
