@@ -40,7 +40,6 @@ from ari_app.api.activity import Activity, ActivityJournal
 from ari_app.api.metrics import MetricsJournal
 from ari_app.calls.config import CallSettings, Recording
 from ari_app.calls.running import call_handling
-from ari_app.calls.service import CallService, ServiceStats
 from ari_app.clock import Clock, real_clock
 from ari_app.diagnosis import DATABASE, AriProbe, Problems, dsn_problem, watch_asterisk
 from ari_app.leadership import Leadership, stop_leadership
@@ -71,13 +70,8 @@ from ari_app.store.topology_read import topology_source
 from ari_app.supervision import Supervisor
 from ari_app.topology_reload import TopologyReloader, store_readers
 from ari_app.vcta import (
-    ModeChange,
-    ModeChangeResult,
     Modes,
-    PickDecision,
-    PolicyState,
     Topology,
-    UnitSnapshot,
     load_topology,
 )
 
@@ -163,44 +157,6 @@ async def starting_modes(
     if reachable:
         return await load_modes(pool, topology, pending=pending)
     return apply_writes(topology, topology.initial_modes(), pending)
-
-
-class SupervisedCalls:
-    """The call service as the API sees it, ready only while every supervised service is
-    alive: a dead journal or call handling makes ``/readyz`` say so before the stop."""
-
-    def __init__(self, service: CallService, supervisor: Supervisor) -> None:
-        self._service = service
-        self._supervisor = supervisor
-
-    @property
-    def ready(self) -> bool:
-        return self._supervisor.healthy and self._service.ready
-
-    @property
-    def topology(self) -> Topology:
-        return self._service.topology
-
-    @property
-    def policy(self) -> PolicyState:
-        return self._service.policy
-
-    @property
-    def stats(self) -> ServiceStats:
-        return self._service.stats
-
-    @property
-    def ari_requests(self) -> int:
-        return self._service.ari_requests
-
-    def snapshot(self) -> tuple[UnitSnapshot, ...]:
-        return self._service.snapshot()
-
-    def change_modes(self, change: ModeChange, *, actor: str, reason: str) -> ModeChangeResult:
-        return self._service.change_modes(change, actor=actor, reason=reason)
-
-    def pick(self, position_id: str, call_id: str) -> PickDecision:
-        return self._service.pick(position_id, call_id)
 
 
 def watch_writer(supervisor: Supervisor, name: str, task: asyncio.Task[None] | None) -> None:
@@ -310,7 +266,9 @@ async def _serve(
     leadership = leadership_of(settings, dsn, instance) if settings.leadership == "lease" else None
     if leadership is None and reachable:
         await refuse_beside_an_active_instance(dsn, instance)
-    calls = CallsInForce(StandbyCalls(topology, modes, clock))
+    # Ready only while every supervised service is alive: a dead journal or call handling
+    # makes /readyz say so before the stop.
+    calls = CallsInForce(StandbyCalls(topology, modes, clock), healthy=lambda: supervisor.healthy)
 
     def role() -> RoleView:
         return leadership.view() if leadership is not None else RoleView(Role.SINGLE, instance)
@@ -376,7 +334,7 @@ async def _serve(
             on_replaced=leadership.replaced if leadership is not None else None,
         )
     )
-    calls.activate(SupervisedCalls(service, supervisor))
+    calls.activate(service)
 
     if unparsable is None:
         read_digest, read_stored = store_readers(pool, recorder.pending)

@@ -81,10 +81,13 @@ class StandbyCalls:
 
 class CallsInForce:
     """The ``CallControl`` the API is built on: the standby's until ``activate``, then the
-    live call handling's."""
+    live call handling's; ready only while ``healthy()`` (every supervised service alive)."""
 
-    def __init__(self, standby: StandbyCalls) -> None:
+    def __init__(
+        self, standby: StandbyCalls, *, healthy: Callable[[], bool] = lambda: True
+    ) -> None:
         self.standby = standby
+        self._healthy = healthy
         self._current: CallControl = standby
 
     def activate(self, live: CallControl) -> None:
@@ -96,7 +99,7 @@ class CallsInForce:
 
     @property
     def ready(self) -> bool:
-        return self._current.ready
+        return self._healthy() and self._current.ready
 
     @property
     def topology(self) -> Topology:
