@@ -27,6 +27,7 @@ from ari_app.stasis.errors import (
 )
 from ari_app.stasis.models import AriModel, describe_validation_error
 from ari_app.stasis.operations import Operation
+from ari_app.stasis.pressure import AdaptiveLimit, GateTimeout, RequestGate
 
 log = logging.getLogger("ari_app.stasis.rest")
 
@@ -40,9 +41,10 @@ answer means Asterisk is stuck or gone."""
 DEFAULT_CONNECT_TIMEOUT_S = 2.0
 
 POOL_WAIT_S = 30.0
-"""How long a request may wait for a free pooled connection before it is sent. During a
-surge of calls our own backlog must not read as Asterisk's silence, so this wait is not
-part of the answer timeout; each pooled connection frees itself within the answer timeout."""
+"""How long a request may wait for its turn (``pressure.RequestGate``) before it is sent.
+During a surge of calls our own backlog must not read as Asterisk's silence, so this wait is
+not part of the answer timeout; each slot frees itself within the answer timeout (plus as
+long again for a request that got no answer)."""
 
 
 class RestTransport:
@@ -55,6 +57,7 @@ class RestTransport:
         timeout: float = DEFAULT_TIMEOUT_S,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_S,
         max_connections: int = 32,
+        limit: AdaptiveLimit | None = None,
     ) -> None:
         if timeout <= 0 or connect_timeout <= 0:
             raise ValueError("ARI request timeouts must be positive")
@@ -62,11 +65,16 @@ class RestTransport:
             raise ValueError("the ARI connection pool needs at least one connection")
         self._config = config
         self._base = str(config.rest_base)
+        # The gate below keeps requests under the connector's limit, so the pool itself
+        # never makes one wait: its wait is the gate's, bounded there.
         self._timeout = aiohttp.ClientTimeout(
             total=POOL_WAIT_S + connect_timeout + timeout,
             sock_connect=connect_timeout,
             sock_read=timeout,
         )
+        if limit is not None and limit.maximum > max_connections:
+            raise ValueError("the ARI request limit cannot exceed the connection pool")
+        self.gate = RequestGate(limit or AdaptiveLimit(max_connections))
         self._timeout_s = timeout
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
@@ -139,8 +147,19 @@ class RestTransport:
             json_body = dict(body) if operation.whole_body else {operation.body: dict(body)}
         url = URL(self._base + path, encoded=True)
         session = self._session_for_request()
+        gate = self.gate
+        try:
+            await gate.acquire(POOL_WAIT_S)
+        except GateTimeout:
+            raise AriTimeout(
+                f"not sent: Asterisk was too slow to take it within {POOL_WAIT_S:g} s"
+                f" ({gate.in_flight} requests in flight, {gate.waiting} waiting)",
+                method=operation.method,
+                path=path,
+            ) from None
         self.requests += 1
         started = time.monotonic()
+        settled = False
         try:
             async with session.request(
                 operation.method, url, params=query, json=json_body
@@ -149,15 +168,26 @@ class RestTransport:
                 reason = response.reason or ""
                 content = await response.read()
         except TimeoutError:
+            # Asterisk is probably still working on it, its HTTP session still open.
+            gate.failed(hold_s=self._timeout_s)
+            settled = True
             raise AriTimeout(
                 f"no answer from Asterisk within {self._timeout_s:g} s",
                 method=operation.method,
                 path=path,
             ) from None
         except (aiohttp.ClientError, OSError) as error:
+            gate.failed()
+            settled = True
             raise AriConnectionError(
                 _describe_connection_error(error), method=operation.method, path=path
             ) from None
+        else:
+            gate.answered(time.monotonic() - started)
+            settled = True
+        finally:
+            if not settled:
+                gate.cancelled()
         log.debug(
             "ARI request",
             extra={

@@ -1,0 +1,180 @@
+"""How many ARI requests may be in flight: an adaptive limit that backs off a saturated Asterisk.
+
+Past its capacity Asterisk answers requests seconds late; a client that keeps every request
+it has in flight (and retries those that time out on new connections) only deepens the
+queue, until Asterisk refuses HTTP sessions. ``AdaptiveLimit`` is the rule, with time passed
+in: additive increase while answers come quickly, multiplicative decrease when one is slow
+or none comes, at most once per ``cooldown`` (one slow spell is one signal, not fifty).
+``RequestGate`` applies it to the requests of one client, first come first served; a
+request that got no answer keeps its slot a while longer, because Asterisk is likely still
+working on it and still holds its HTTP session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+
+log = logging.getLogger("ari_app.stasis.rest")
+
+
+class AdaptiveLimit:
+    """The number of requests allowed in flight, between ``minimum`` and ``maximum``.
+
+    Starts open (``maximum``): a healthy Asterisk is never throttled. An answer slower than
+    ``slow_after`` seconds multiplies the limit by ``slow_ratio``, a request without answer
+    (timeout, broken connection) by ``failure_ratio``; each quick answer adds ``1 / limit``
+    (about one more request per round of answers).
+    """
+
+    def __init__(
+        self,
+        maximum: int,
+        *,
+        minimum: int = 4,
+        slow_after: float = 1.0,
+        slow_ratio: float = 0.75,
+        failure_ratio: float = 0.5,
+        cooldown: float = 1.0,
+    ) -> None:
+        if maximum < 1:
+            raise ValueError("the ARI request limit needs at least one request")
+        if not 0 < slow_ratio <= 1 or not 0 < failure_ratio <= 1:
+            raise ValueError("the ARI request limit's decrease ratios must be in (0, 1]")
+        if slow_after <= 0 or cooldown < 0:
+            raise ValueError("slow_after must be positive and cooldown not negative")
+        self.maximum = maximum
+        self.minimum = min(max(1, minimum), maximum)
+        self.slow_after = slow_after
+        self.slow_ratio = slow_ratio
+        self.failure_ratio = failure_ratio
+        self.cooldown = cooldown
+        self._limit = float(maximum)
+        self._decreased_at: float | None = None
+
+    @property
+    def allowed(self) -> int:
+        """Requests that may be in flight now."""
+        return max(self.minimum, int(self._limit))
+
+    @property
+    def backing_off(self) -> bool:
+        return self.allowed < self.maximum
+
+    def answered(self, latency: float, now: float) -> None:
+        """A request was answered (any status) after ``latency`` seconds, at ``now``."""
+        if latency > self.slow_after:
+            self._decrease(self.slow_ratio, now)
+        else:
+            self._limit = min(float(self.maximum), self._limit + 1.0 / self._limit)
+
+    def failed(self, now: float) -> None:
+        """A request got no answer (timeout, connection refused or broken), at ``now``."""
+        self._decrease(self.failure_ratio, now)
+
+    def _decrease(self, ratio: float, now: float) -> None:
+        if self._decreased_at is not None and now - self._decreased_at < self.cooldown:
+            return
+        self._decreased_at = now
+        self._limit = max(float(self.minimum), self._limit * ratio)
+
+
+class GateTimeout(Exception):
+    """A request waited too long for its turn; it was not sent."""
+
+
+class RequestGate:
+    """Lets requests through while fewer than ``limit.allowed`` are in flight, in order."""
+
+    def __init__(self, limit: AdaptiveLimit, *, clock: Callable[[], float] = time.monotonic):
+        self.limit = limit
+        self._clock = clock
+        self._in_flight = 0
+        self._held = 0  # slots kept by requests that got no answer
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._was_backing_off = False
+
+    @property
+    def in_flight(self) -> int:
+        """Requests sent and not answered yet, counting those given up but held."""
+        return self._in_flight + self._held
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiters)
+
+    async def acquire(self, within: float) -> None:
+        """Wait for a slot, at most ``within`` seconds (then ``GateTimeout``)."""
+        if not self._waiters and self.in_flight < self.limit.allowed:
+            self._in_flight += 1
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            async with asyncio.timeout(within):
+                await waiter
+        except BaseException as error:
+            if waiter.done() and not waiter.cancelled():
+                self._release_slot()  # woken at the moment it gave up: pass the slot on
+            else:
+                waiter.cancel()
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+            if isinstance(error, TimeoutError):
+                raise GateTimeout from None
+            raise
+        # Whoever woke this request counted its slot.
+
+    def answered(self, latency: float) -> None:
+        """The request holding a slot was answered after ``latency`` seconds."""
+        self.limit.answered(latency, self._clock())
+        self._release_slot()
+
+    def failed(self, *, hold_s: float = 0.0) -> None:
+        """The request holding a slot got no answer; keep its slot ``hold_s`` more seconds."""
+        self.limit.failed(self._clock())
+        if hold_s > 0:
+            self._in_flight -= 1
+            self._held += 1
+            asyncio.get_running_loop().call_later(hold_s, self._release_held)
+            self._report()
+        else:
+            self._release_slot()
+
+    def cancelled(self) -> None:
+        """The request holding a slot was abandoned by its caller, sent or not."""
+        self._release_slot()
+
+    def _release_held(self) -> None:
+        self._held -= 1
+        self._in_flight += 1
+        self._release_slot()
+
+    def _release_slot(self) -> None:
+        self._in_flight -= 1
+        while self._waiters and self.in_flight < self.limit.allowed:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                self._in_flight += 1
+                waiter.set_result(None)
+        self._report()
+
+    def _report(self) -> None:
+        backing_off = self.limit.backing_off
+        if backing_off == self._was_backing_off:
+            return
+        self._was_backing_off = backing_off
+        if backing_off:
+            log.warning(
+                "Asterisk is slow to answer: fewer ARI requests at once until it recovers",
+                extra={"allowed": self.limit.allowed, "waiting": self.waiting},
+            )
+        else:
+            log.info(
+                "Asterisk answers quickly again: ARI requests no longer held back",
+                extra={"allowed": self.limit.allowed},
+            )
