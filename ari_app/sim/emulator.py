@@ -276,5 +276,6 @@ class Emulator:
             "bridges": len(self.pbx.bridges),
             "event_streams": len(self.streams),
             "events_sent": self.pbx.bus.sent,
+            "playbacks_queued": self.pbx.media.playbacks_queued,
             **self.pbx.history.counts(),
         }

@@ -3,8 +3,11 @@
 Past its capacity Asterisk answers requests seconds late; a client that keeps every request
 it has in flight (and retries those that time out on new connections) only deepens the
 queue, until Asterisk refuses HTTP sessions. ``AdaptiveLimit`` is the rule, with time passed
-in: additive increase while answers come quickly, multiplicative decrease when one is slow
-or none comes, at most once per ``cooldown`` (one slow spell is one signal, not fifty).
+in: additive increase while answers come quickly, none while they come slowly,
+multiplicative decrease when none comes (a timeout, a refused or broken connection), at most
+once per ``cooldown`` (one bad spell is one signal, not fifty). Slow answers alone do not
+shrink it: on the bench they came from Asterisk's SIP load, not from our requests, and a
+limit shrunk to a handful starved the calls (answers 1-2 s late, four at a time).
 ``RequestGate`` applies it to the requests of one client, first come first served; a
 request that got no answer keeps its slot a while longer, because Asterisk is likely still
 working on it and still holds its HTTP session.
@@ -23,34 +26,34 @@ log = logging.getLogger("ari_app.stasis.rest")
 
 
 class AdaptiveLimit:
-    """The number of requests allowed in flight, between ``minimum`` and ``maximum``.
+    """The number of requests allowed in flight, between ``minimum`` (a quarter of
+    ``maximum`` unless given) and ``maximum``.
 
-    Starts open (``maximum``): a healthy Asterisk is never throttled. An answer slower than
-    ``slow_after`` seconds multiplies the limit by ``slow_ratio``, a request without answer
-    (timeout, broken connection) by ``failure_ratio``; each quick answer adds ``1 / limit``
-    (about one more request per round of answers).
+    Starts open (``maximum``): a healthy Asterisk is never throttled. A request without
+    answer (timeout, refused or broken connection) multiplies the limit by
+    ``failure_ratio``; an answer within ``slow_after`` seconds adds ``1 / limit`` (about one
+    more request per round of answers), a slower one adds nothing.
     """
 
     def __init__(
         self,
         maximum: int,
         *,
-        minimum: int = 4,
+        minimum: int | None = None,
         slow_after: float = 1.0,
-        slow_ratio: float = 0.75,
         failure_ratio: float = 0.5,
         cooldown: float = 1.0,
     ) -> None:
         if maximum < 1:
             raise ValueError("the ARI request limit needs at least one request")
-        if not 0 < slow_ratio <= 1 or not 0 < failure_ratio <= 1:
-            raise ValueError("the ARI request limit's decrease ratios must be in (0, 1]")
+        if not 0 < failure_ratio <= 1:
+            raise ValueError("the ARI request limit's decrease ratio must be in (0, 1]")
         if slow_after <= 0 or cooldown < 0:
             raise ValueError("slow_after must be positive and cooldown not negative")
         self.maximum = maximum
-        self.minimum = min(max(1, minimum), maximum)
+        floor = max(4, maximum // 4) if minimum is None else minimum
+        self.minimum = min(max(1, floor), maximum)
         self.slow_after = slow_after
-        self.slow_ratio = slow_ratio
         self.failure_ratio = failure_ratio
         self.cooldown = cooldown
         self._limit = float(maximum)
@@ -67,20 +70,15 @@ class AdaptiveLimit:
 
     def answered(self, latency: float, now: float) -> None:
         """A request was answered (any status) after ``latency`` seconds, at ``now``."""
-        if latency > self.slow_after:
-            self._decrease(self.slow_ratio, now)
-        else:
+        if latency <= self.slow_after:
             self._limit = min(float(self.maximum), self._limit + 1.0 / self._limit)
 
     def failed(self, now: float) -> None:
         """A request got no answer (timeout, connection refused or broken), at ``now``."""
-        self._decrease(self.failure_ratio, now)
-
-    def _decrease(self, ratio: float, now: float) -> None:
         if self._decreased_at is not None and now - self._decreased_at < self.cooldown:
             return
         self._decreased_at = now
-        self._limit = max(float(self.minimum), self._limit * ratio)
+        self._limit = max(float(self.minimum), self._limit * self.failure_ratio)
 
 
 class GateTimeout(Exception):
@@ -170,7 +168,8 @@ class RequestGate:
         self._was_backing_off = backing_off
         if backing_off:
             log.warning(
-                "Asterisk is slow to answer: fewer ARI requests at once until it recovers",
+                "Asterisk leaves requests unanswered: fewer ARI requests at once until it"
+                " recovers",
                 extra={"allowed": self.limit.allowed, "waiting": self.waiting},
             )
         else:

@@ -24,16 +24,24 @@ def test_a_healthy_asterisk_is_never_throttled() -> None:
     assert (limit.allowed, limit.backing_off) == (50, False)
 
 
-def test_slow_answers_shrink_the_limit_once_per_cooldown() -> None:
-    limit = AdaptiveLimit(40, slow_after=1.0, slow_ratio=0.75, cooldown=1.0)
-    for _ in range(20):  # one slow spell, twenty answers at the same moment: one signal
-        limit.answered(2.0, now=10.0)
-    assert limit.allowed == 30
-    limit.answered(2.0, now=10.5)
-    assert limit.allowed == 30
-    limit.answered(2.0, now=11.0)
-    assert limit.allowed == 22
-    assert limit.backing_off
+def test_slow_answers_stop_the_growth_but_do_not_shrink_the_limit() -> None:
+    limit = AdaptiveLimit(40, cooldown=0.0)
+    limit.failed(now=0.0)
+    for _ in range(100):
+        limit.answered(2.0, now=1.0)
+    assert limit.allowed == 20
+
+
+def test_failures_count_once_per_cooldown_and_the_floor_is_a_quarter() -> None:
+    limit = AdaptiveLimit(40, cooldown=1.0)
+    for _ in range(20):  # one bad spell, twenty requests without answer: one signal
+        limit.failed(now=10.0)
+    assert limit.allowed == 20
+    limit.failed(now=10.5)
+    assert limit.allowed == 20
+    for second in range(11, 20):
+        limit.failed(now=float(second))
+    assert (limit.allowed, limit.backing_off) == (10, True)
 
 
 def test_requests_without_answer_halve_it_down_to_the_minimum() -> None:
@@ -41,6 +49,7 @@ def test_requests_without_answer_halve_it_down_to_the_minimum() -> None:
     for second in range(10):
         limit.failed(now=float(second))
     assert limit.allowed == 4
+    assert AdaptiveLimit(50).minimum == 12
 
 
 def test_quick_answers_bring_it_back_one_request_per_round() -> None:
@@ -76,8 +85,8 @@ def test_the_limit_stays_within_its_bounds(signals: list[tuple[str, float]]) -> 
 def test_bad_limits_are_refused() -> None:
     with pytest.raises(ValueError, match="at least one"):
         AdaptiveLimit(0)
-    with pytest.raises(ValueError, match="ratios"):
-        AdaptiveLimit(10, slow_ratio=1.5)
+    with pytest.raises(ValueError, match="ratio"):
+        AdaptiveLimit(10, failure_ratio=1.5)
 
 
 async def test_the_gate_lets_requests_through_in_arrival_order() -> None:
@@ -151,20 +160,22 @@ async def test_the_client_never_has_more_requests_in_flight_than_its_pool(
         assert (ari.requests_in_flight, ari.requests_waiting, ari.request_limit) == (0, 0, 5)
 
 
-async def test_slow_answers_make_the_client_send_fewer_at_once(stub_ari: StubAri) -> None:
+async def test_unanswered_requests_make_the_client_send_fewer_at_once(
+    stub_ari: StubAri,
+) -> None:
     assert stub_ari.config is not None
-    # Every answer counts as slow here, so that the test needs no slow server.
-    client = AriClient(stub_ari.config, max_connections=16)
-    client._transport.gate.limit = AdaptiveLimit(16, minimum=2, slow_after=1e-9, cooldown=0.0)
-    async with client as ari:
-        for n in range(4):
-            await ari.bridges.destroy(f"b{n}")
-        assert ari.request_limit == 5  # 16 × 0.75⁴
+    stub_ari.hold = asyncio.Event()
+    async with AriClient(stub_ari.config, timeout=0.05, max_connections=16) as ari:
+        with pytest.raises(AriTimeout):
+            await ari.bridges.destroy("b0")
+        assert ari.request_limit == 8
+        stub_ari.hold.set()
+        await wait_until(lambda: ari.requests_in_flight == 0, what="the held slot back")
         stub_ari.hold = asyncio.Event()
         pending = [asyncio.create_task(ari.bridges.destroy(f"c{n}")) for n in range(12)]
         await wait_until(
-            lambda: (len(stub_ari.requests), ari.requests_waiting) == (4 + 5, 7),
-            what="five requests at Asterisk and seven held back",
+            lambda: (len(stub_ari.requests), ari.requests_waiting) == (1 + 8, 4),
+            what="eight requests at Asterisk and four held back",
         )
         stub_ari.hold.set()
         await asyncio.gather(*pending)
