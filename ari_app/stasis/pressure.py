@@ -8,9 +8,12 @@ multiplicative decrease when none comes (a timeout, a refused or broken connecti
 once per ``cooldown`` (one bad spell is one signal, not fifty). Slow answers alone do not
 shrink it: on the bench they came from Asterisk's SIP load, not from our requests, and a
 limit shrunk to a handful starved the calls (answers 1-2 s late, four at a time).
-``RequestGate`` applies it to the requests of one client, first come first served; a
-request that got no answer keeps its slot a while longer, because Asterisk is likely still
-working on it and still holds its HTTP session.
+``RequestGate`` applies it to the requests of one client, first come first served, except
+that requests releasing Asterisk's resources (hang up, destroy a bridge, hand a caller back
+to the dialplan) go before those creating work: under pressure, ending calls and handing
+them to the dialplan's fallback is what brings Asterisk back. A request that got no answer
+keeps its slot a while longer, because Asterisk is likely still working on it and still
+holds its HTTP session.
 """
 
 from __future__ import annotations
@@ -94,6 +97,7 @@ class RequestGate:
         self._in_flight = 0
         self._held = 0  # slots kept by requests that got no answer
         self._waiters: deque[asyncio.Future[None]] = deque()
+        self._urgent: deque[asyncio.Future[None]] = deque()  # releasing work: served first
         self._was_backing_off = False
 
     @property
@@ -103,15 +107,17 @@ class RequestGate:
 
     @property
     def waiting(self) -> int:
-        return len(self._waiters)
+        return len(self._waiters) + len(self._urgent)
 
-    async def acquire(self, within: float) -> None:
-        """Wait for a slot, at most ``within`` seconds (then ``GateTimeout``)."""
-        if not self._waiters and self.in_flight < self.limit.allowed:
+    async def acquire(self, within: float, *, urgent: bool = False) -> None:
+        """Wait for a slot, at most ``within`` seconds (then ``GateTimeout``); an ``urgent``
+        request (one that releases Asterisk's resources) overtakes the others."""
+        queue = self._urgent if urgent else self._waiters
+        if not queue and (urgent or not self._urgent) and self.in_flight < self.limit.allowed:
             self._in_flight += 1
             return
         waiter = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
+        queue.append(waiter)
         try:
             async with asyncio.timeout(within):
                 await waiter
@@ -121,7 +127,7 @@ class RequestGate:
             else:
                 waiter.cancel()
                 with contextlib.suppress(ValueError):
-                    self._waiters.remove(waiter)
+                    queue.remove(waiter)
             if isinstance(error, TimeoutError):
                 raise GateTimeout from None
             raise
@@ -154,8 +160,8 @@ class RequestGate:
 
     def _release_slot(self) -> None:
         self._in_flight -= 1
-        while self._waiters and self.in_flight < self.limit.allowed:
-            waiter = self._waiters.popleft()
+        while self.in_flight < self.limit.allowed and (self._urgent or self._waiters):
+            waiter = (self._urgent or self._waiters).popleft()
             if not waiter.done():
                 self._in_flight += 1
                 waiter.set_result(None)

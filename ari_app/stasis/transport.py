@@ -18,6 +18,7 @@ import aiohttp
 from pydantic import ValidationError
 from yarl import URL
 
+from ari_app.stasis import operations as ops
 from ari_app.stasis.config import AriConfig
 from ari_app.stasis.errors import (
     AriConnectionError,
@@ -32,6 +33,11 @@ from ari_app.stasis.pressure import AdaptiveLimit, GateTimeout, RequestGate
 log = logging.getLogger("ari_app.stasis.rest")
 
 M = TypeVar("M", bound=AriModel)
+
+# Requests that release Asterisk's resources: under pressure they overtake the others.
+_RELEASING = frozenset(
+    (ops.CHANNELS_HANGUP.name, ops.CHANNELS_CONTINUE.name, ops.BRIDGES_DESTROY.name)
+)
 
 DEFAULT_TIMEOUT_S = 5.0
 """How long Asterisk may take to answer a request once it is sent. ARI answers in
@@ -149,7 +155,7 @@ class RestTransport:
         session = self._session_for_request()
         gate = self.gate
         try:
-            await gate.acquire(POOL_WAIT_S)
+            await gate.acquire(POOL_WAIT_S, urgent=operation.name in _RELEASING)
         except GateTimeout:
             raise AriTimeout(
                 f"not sent: Asterisk was too slow to take it within {POOL_WAIT_S:g} s"

@@ -193,3 +193,45 @@ async def test_a_timed_out_request_keeps_its_slot_while_asterisk_may_still_hold_
         assert ari.request_limit == 4
         await wait_until(lambda: ari.requests_in_flight == 0, within=2.0, what="the slot back")
         stub_ari.hold.set()
+
+
+async def test_requests_releasing_asterisk_overtake_those_creating_work() -> None:
+    gate = RequestGate(AdaptiveLimit(1))
+    await gate.acquire(1.0)
+    order: list[str] = []
+
+    async def request(name: str, *, urgent: bool) -> None:
+        await gate.acquire(5.0, urgent=urgent)
+        order.append(name)
+        gate.answered(0.01)
+
+    new_call = asyncio.create_task(request("answer a new caller", urgent=False))
+    await wait_until(lambda: gate.waiting == 1, what="the new caller's request waiting")
+    hang_up = asyncio.create_task(request("hang up a leg", urgent=True))
+    await wait_until(lambda: gate.waiting == 2, what="the hang-up waiting")
+    gate.answered(0.01)
+    await asyncio.gather(new_call, hang_up)
+    assert order == ["hang up a leg", "answer a new caller"]
+
+
+async def test_the_client_sends_hangups_before_the_requests_queued_ahead_of_them(
+    stub_ari: StubAri,
+) -> None:
+    assert stub_ari.config is not None
+    stub_ari.hold = asyncio.Event()
+    async with AriClient(stub_ari.config, max_connections=1) as ari:
+        first = asyncio.create_task(ari.bridges.create(bridge_type="mixing", bridge_id="b1"))
+        await wait_until(lambda: len(stub_ari.requests) == 1, what="the first request sent")
+        queued = asyncio.create_task(ari.channels.answer("caller-2"))
+        await wait_until(lambda: ari.requests_waiting == 1, what="the answer held back")
+        hangup = asyncio.create_task(ari.channels.hangup("leg-1"))
+        await wait_until(lambda: ari.requests_waiting == 2, what="the hang-up held back")
+        stub_ari.answer(204)
+        stub_ari.hold.set()
+        with contextlib.suppress(Exception):
+            await first  # the stub answers 204 where a bridge is expected
+        await asyncio.gather(queued, hangup)
+        assert [r.path for r in stub_ari.requests[1:]] == [
+            "/channels/leg-1",
+            "/channels/caller-2/answer",
+        ]
