@@ -119,7 +119,26 @@ class Point:
     rest_per_call: float | None = None
     left_channels: int = 0
     left_bridges: int = 0
+    # Callers Asterisk answered (200) who never reached an operator within their hold.
+    answered_not_connected: int = 0
+    # Seconds from the carrier's end until Asterisk had neither channel nor bridge left (None:
+    # not within a minute).
+    clean_after_s: float | None = None
+    # What the application's log says of the point (lines that mark trouble, counted).
+    app_log: dict[str, int] = field(default_factory=dict)
+    # HTTP connections Asterisk refused past http.conf's sessionlimit.
+    session_limit_refusals: int = 0
     clean: bool = False
+
+
+# Log lines of ari-app that say the point went wrong for the application, by what they mean.
+APP_LOG_MARKS = {
+    "stream_lost": "ARI event stream lost",
+    "sessions_disagree": "policy and sessions disagree",
+    "requests_retried": "ARI request without answer; trying again",
+    "backing_off": "Asterisk is slow to answer: fewer ARI requests",
+}
+SESSION_LIMIT = "HTTP session count exceeded"  # Asterisk's log, a connection refused
 
 
 # -- Asterisk configured for the bench ---------------------------------------------------
@@ -189,6 +208,10 @@ class Asterisk:
 
     def cpu_s(self) -> float:
         return proc_cpu_s(self.pid)
+
+    def logs(self) -> str:
+        """What Asterisk wrote to its console so far."""
+        return str(self.container.logs().decode(errors="replace"))
 
     async def ari(self, method: str, path: str, **params: str) -> Any:
         """One ARI request, as the test bed makes them (an error status raises)."""
@@ -261,7 +284,23 @@ async def scrape(url: str) -> dict[str, float]:
     return values
 
 
-async def start_runner(mode: Mode, node: Asterisk, workdir: Path, dsn: str) -> Runner | None:
+def python_for(mode: Mode, args: argparse.Namespace, rate: float) -> list[str]:
+    """The interpreter's command line, under cProfile when asked (one file per point)."""
+    if args.profile is None:
+        return [sys.executable]
+    args.profile.mkdir(parents=True, exist_ok=True)
+    return [
+        sys.executable,
+        "-m",
+        "cProfile",
+        "-o",
+        str(args.profile / f"{mode.name}-{rate:g}.prof"),
+    ]
+
+
+async def start_runner(
+    mode: Mode, node: Asterisk, workdir: Path, dsn: str, python: list[str]
+) -> Runner | None:
     if mode.runner is None:
         return None
     log = (workdir / f"{mode.name}.log").open("ab")
@@ -272,7 +311,7 @@ async def start_runner(mode: Mode, node: Asterisk, workdir: Path, dsn: str) -> R
         ready.unlink(missing_ok=True)
         endpoints = ",".join(f"PJSIP/bench-op{i}" for i in range(1, POSITIONS + 1))
         argv = [
-            sys.executable,
+            *python,
             str(Path(__file__).resolve().parent / "reference_app.py"),
             "--url",
             node.node.ari_url,
@@ -311,7 +350,7 @@ async def start_runner(mode: Mode, node: Asterisk, workdir: Path, dsn: str) -> R
         "ARI_APP_RECORDING": mode.recording,
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "ari_app", "run"], env=env, stdout=log, stderr=subprocess.STDOUT
+        [*python, "-m", "ari_app", "run"], env=env, stdout=log, stderr=subprocess.STDOUT
     )
     metrics_url = f"http://127.0.0.1:{api_port}/metrics"
     runner = Runner(process, metrics_url=metrics_url)
@@ -432,7 +471,10 @@ async def run_point(  # noqa: PLR0915, PLR0917 - one point's steps, in their ord
     if mode.runner != "ari-app":  # ari-app sets it itself from ARI_APP_RECORDING
         value = "yes" if mode.recording == "dialplan" else "no"
         await node.ari("POST", "/asterisk/variable", variable="VCTA_RECORD", value=value)
-    runner = await start_runner(mode, node, workdir, dsn)
+    app_log = workdir / f"{mode.name}.log"
+    log_offset = app_log.stat().st_size if app_log.exists() else 0
+    asterisk_log_offset = len(node.logs())
+    runner = await start_runner(mode, node, workdir, dsn, python_for(mode, args, rate))
     scenario = here / "carrier.xml"
     scenario.write_text(
         (SIPP / "carrier.xml").read_text().replace("HOLD_MS", str(int(args.hold * 1000)))
@@ -482,7 +524,7 @@ async def run_point(  # noqa: PLR0915, PLR0917 - one point's steps, in their ord
     except subprocess.TimeoutExpired:
         carrier.kill()
         carrier.wait(5)
-    await until_empty(node, within=30)
+    point.clean_after_s = await until_empty(node, within=60)
     point.asterisk_cpu_ms_per_call = round((node.cpu_s() - asterisk_cpu) * 1000 / planned, 1)
     if runner is not None:
         point.app_cpu_ms_per_call = round((runner.cpu_s() - app_cpu) * 1000 / planned, 1)
@@ -510,6 +552,13 @@ async def run_point(  # noqa: PLR0915, PLR0917 - one point's steps, in their ord
     point.connect_p99_ms = percentile(connects, 99)
     point.invite_200_p50_ms = percentile(answers, 50)
     point.invite_200_p99_ms = percentile(answers, 99)
+    point.answered_not_connected = len(set(answered) - set(operator))
+    if runner is not None and app_log.exists():
+        with app_log.open("rb") as file:
+            file.seek(log_offset)
+            text = file.read().decode(errors="replace")
+        point.app_log = {key: text.count(mark) for key, mark in APP_LOG_MARKS.items()}
+    point.session_limit_refusals = node.logs()[asterisk_log_offset:].count(SESSION_LIMIT)
     point.retransmissions = last_stat(stat_file, "Retransmissions(C)")
     point.failed_calls = last_stat(stat_file, "FailedCall(C)")
     point.clean = (
@@ -522,13 +571,15 @@ async def run_point(  # noqa: PLR0915, PLR0917 - one point's steps, in their ord
     return point
 
 
-async def until_empty(node: Asterisk, *, within: float) -> None:
-    """Wait for Asterisk to have no channel left (a point's leftovers are counted after)."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if not await node.ari("GET", "/channels"):
-            return
+async def until_empty(node: Asterisk, *, within: float) -> float | None:
+    """Seconds until Asterisk has neither channel nor bridge left (a point's leftovers are
+    counted after), or None if some are still there after ``within``."""
+    started = time.monotonic()
+    while time.monotonic() < started + within:
+        if not await node.ari("GET", "/channels") and not await node.ari("GET", "/bridges"):
+            return round(time.monotonic() - started, 1)
         await asyncio.sleep(0.5)
+    return None
 
 
 def fresh_database(dsn: str, name: str) -> str:
@@ -636,6 +687,11 @@ def main() -> None:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="run the applications under cProfile, one <mode>-<rate>.prof per point there",
+    )
     args = parser.parse_args()
     unknown = [name for name in args.modes if name not in MODES]
     if unknown:

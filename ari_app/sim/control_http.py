@@ -6,6 +6,7 @@ are ``{"message": ...}`` with 400 (bad value), 404 (unknown call, channel, endpo
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,7 @@ class ControlResources:
         add("POST", "/channels/{channelId}/dtmf", self.dtmf)
         add("POST", "/event-streams/drop", self.drop_streams)
         add("POST", "/event-streams/freeze", self.freeze_streams)
+        add("POST", "/event-streams/slow", self.slow_streams)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         if authenticated_user(request, self._users) is None:
@@ -151,6 +153,16 @@ class ControlResources:
     async def drop_streams(self, call: Call) -> Reply:
         dropped = await self._emu.drop_event_streams(call.text("app"))
         return Reply(200, {"dropped": dropped})
+
+    def slow_streams(self, call: Call) -> Reply:
+        """Pongs ``pong_delay_s`` late, or never (``"never"``), or at once again (null)."""
+        if call.text("pong_delay_s") == "never":
+            delay: float | None = math.inf
+        else:
+            delay = self._float(call, "pong_delay_s")
+            if delay is not None and delay < 0:
+                raise AriError(400, "pong_delay_s must not be negative")
+        return Reply(200, {"slowed": self._emu.slow_event_streams(call.text("app"), delay)})
 
     def freeze_streams(self, call: Call) -> Reply:
         return Reply(200, {"frozen": self._emu.freeze_event_streams(call.text("app"))})

@@ -228,6 +228,16 @@ class Emulator:
         """Close the event websockets of ``app`` (or all) from the server side."""
         return await self.streams.drop(app)
 
+    def slow_event_streams(self, app: str | None = None, pong_delay_s: float | None = None) -> int:
+        """Make the event websockets of ``app`` (or all) answer pings ``pong_delay_s`` late
+        (``math.inf``: never; ``None``: at once again) while events go on, as a saturated
+        Asterisk does. Returns how many."""
+        return self.streams.slow_down(app, pong_delay_s)
+
+    def event_stream_pings(self, app: str | None = None) -> int:
+        """Pings the open event websockets of ``app`` (or all) received so far."""
+        return self.streams.pings(app)
+
     def freeze_event_streams(self, app: str | None = None) -> int:
         """Make the event websockets of ``app`` (or all) stop answering, TCP left open: a dead
         peer. Events meanwhile are lost; the client's next websocket works normally."""
@@ -266,5 +276,6 @@ class Emulator:
             "bridges": len(self.pbx.bridges),
             "event_streams": len(self.streams),
             "events_sent": self.pbx.bus.sent,
+            "playbacks_queued": self.pbx.media.playbacks_queued,
             **self.pbx.history.counts(),
         }

@@ -105,6 +105,7 @@ class Media:
         self.playbacks: dict[str, Playback] = {}
         self.live: dict[str, LiveRecording] = {}
         self.stored: dict[str, StoredRecording] = {}
+        self.playbacks_queued = 0  # since the start, for benchmarks
 
     def _recipients(self, owner: Owner) -> Recipients:
         bus = self._pbx.bus
@@ -126,6 +127,7 @@ class Media:
             id=playback_id or self._pbx.ids.uuid(), media=media, language=language, owner=owner
         )
         queued = playback.snapshot()
+        self.playbacks_queued += 1
         self.playbacks[playback.id] = playback
         owner.playbacks.append(playback)
         if len(owner.playbacks) == 1:

@@ -7,7 +7,7 @@ import json
 import logging
 from collections import deque
 
-from aiohttp import WSCloseCode, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from ari_app.sim.apps import Applications
 from ari_app.sim.wire import ari_timestamp
@@ -34,6 +34,11 @@ class EventStream:
         self._ready = asyncio.Event()
         self.closed = False
         self.frozen = False
+        # A saturated Asterisk: pongs late by this many seconds, or never (math.inf), while
+        # events still flow. None: answered at once.
+        self.pong_delay_s: float | None = None
+        self.pings = 0  # pings received, answered or not
+        self._late_pongs: set[asyncio.TimerHandle] = set()
 
     def push(self, text: str) -> None:
         if not self.closed and not self.frozen:
@@ -52,6 +57,28 @@ class EventStream:
             # Pausing the socket itself, not aiohttp's reader: the bytes stay in the kernel,
             # and no pong can be produced whatever the handler task is awaiting.
             self._transport.pause_reading()
+
+    def ping_received(self, data: bytes) -> None:
+        """Answer a client's ping, at once or as late as the stream is slowed."""
+        self.pings += 1
+        delay = self.pong_delay_s
+        if delay is None:
+            self._pong(data)
+        elif delay != float("inf"):
+            loop = asyncio.get_running_loop()
+            handle = loop.call_later(delay, self._pong, data)
+            self._late_pongs.add(handle)
+
+    def _pong(self, data: bytes) -> None:
+        if not self.closed and not self.frozen:
+            # The pong jumps the queue of events, as a websocket control frame may.
+            asyncio.get_running_loop().create_task(self._send_pong(data))
+
+    async def _send_pong(self, data: bytes) -> None:
+        try:
+            await self.ws.pong(data)
+        except (ConnectionError, RuntimeError) as error:
+            log.debug("event websocket pong failed", extra={"error": str(error)})
 
     def abort(self) -> None:
         """Cut the TCP connection at once (a frozen stream would never finish a close)."""
@@ -75,6 +102,9 @@ class EventStream:
         self.closed = True
         self._queue.clear()
         self._ready.set()
+        for handle in self._late_pongs:
+            handle.cancel()
+        self._late_pongs.clear()
 
 
 class EventStreams:
@@ -92,7 +122,8 @@ class EventStreams:
         self, request: web.Request, app_names: list[str], now: float
     ) -> web.WebSocketResponse:
         """Run one event websocket until either side closes it."""
-        ws = web.WebSocketResponse(autoping=True, compress=False, timeout=CLOSE_TIMEOUT_S)
+        # Pings are answered here, not by aiohttp, so that a stream can be slowed down.
+        ws = web.WebSocketResponse(autoping=False, compress=False, timeout=CLOSE_TIMEOUT_S)
         await ws.prepare(request)
         stream = EventStream(ws, app_names, request.transport)
         self._streams.add(stream)
@@ -113,8 +144,11 @@ class EventStreams:
         log.info("event websocket open", extra={"apps": ",".join(app_names)})
         sender = asyncio.create_task(stream.run(), name=f"events-{','.join(app_names)}")
         try:
-            async for _message in ws:
-                pass  # clients send nothing Asterisk reads; pings are answered by aiohttp
+            async for message in ws:
+                # Clients send nothing Asterisk reads but pings (and the close, which ends
+                # the iteration: aiohttp answers it itself).
+                if message.type == WSMsgType.PING:
+                    stream.ping_received(message.data)
         finally:
             self._release(stream)
             sender.cancel()
@@ -147,6 +181,19 @@ class EventStreams:
             return_exceptions=True,
         )
         return len(chosen)
+
+    def slow_down(self, app: str | None, pong_delay_s: float | None) -> int:
+        """Answer the pings of ``app``'s websockets (or all) ``pong_delay_s`` late (math.inf:
+        never; None: at once again) while events go on: a saturated Asterisk. Return how
+        many."""
+        chosen = [s for s in self._streams if not s.frozen and (app is None or app in s.apps)]
+        for stream in chosen:
+            stream.pong_delay_s = pong_delay_s
+        return len(chosen)
+
+    def pings(self, app: str | None = None) -> int:
+        """Pings received so far on the open websockets of ``app`` (or all)."""
+        return sum(s.pings for s in self._streams if app is None or app in s.apps)
 
     def freeze(self, app: str | None = None) -> int:
         """Make the open websockets of ``app`` (or all) go silent, TCP left open; return how many.

@@ -528,6 +528,22 @@ class AriClient:
         """REST requests sent so far."""
         return self._transport.requests
 
+    @property
+    def requests_in_flight(self) -> int:
+        """Requests sent and not answered (those given up still count while Asterisk may
+        be working on them)."""
+        return self._transport.gate.in_flight
+
+    @property
+    def requests_waiting(self) -> int:
+        """Requests held back, waiting for their turn."""
+        return self._transport.gate.waiting
+
+    @property
+    def request_limit(self) -> int:
+        """Requests allowed in flight now: ``max_connections`` unless Asterisk is slow."""
+        return self._transport.gate.limit.allowed
+
     async def close(self) -> None:
         """Release the HTTP connections; further calls raise ``AriConnectionError``."""
         await self._transport.close()

@@ -14,9 +14,11 @@ is lost. Asterisk replays nothing after a reconnect and sends no new
 ``StasisStart`` for channels already in the application, so the consumer must
 resynchronise on every ``StreamConnected(reconnect=True)``.
 
-A dead connection is noticed within ``StreamTimings.dead_after`` seconds (3.5
-by default): websocket pings every ``ping_interval``, a pong due within
-``ping_timeout``, then at most ``close_timeout`` to close. A failed attempt
+Any frame from Asterisk (an event, a pong) proves the connection alive; a ping
+goes only after ``ping_interval`` seconds of silence. A connection silent for
+``silence_limit`` seconds (4 by default), whose ping had ``ping_timeout`` to be
+answered, is dead (``liveness``): a saturated Asterisk slow to answer pings
+keeps its stream while it sends events, a dead one is noticed within 5 s. A failed attempt
 (refused, unknown host, HTTP 401, handshake not answered within
 ``open_timeout``) is logged as one line and retried with ``Backoff``; nothing
 stops the stream but ``close()``. Malformed messages are logged and skipped.
@@ -40,7 +42,12 @@ from types import TracebackType
 from typing import Final, Self
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+from websockets.exceptions import (
+    ConcurrencyError,
+    ConnectionClosed,
+    InvalidStatus,
+    WebSocketException,
+)
 
 from ari_app.stasis.backoff import Backoff
 from ari_app.stasis.config import AriConfig
@@ -51,6 +58,7 @@ from ari_app.stasis.events import (
     UnknownEvent,
     parse_event,
 )
+from ari_app.stasis.liveness import Liveness, Verdict
 
 log = logging.getLogger("ari_app.stasis.events")
 
@@ -95,26 +103,60 @@ class StreamStats:
 
 @dataclass(frozen=True)
 class StreamTimings:
-    """Websocket timeouts, in seconds.
+    """Websocket liveness and timeouts, in seconds.
 
-    ``dead_after`` (ping interval + pong timeout + close timeout) bounds the time
-    to notice a connection that stopped answering; the defaults keep it at 3.5 s.
+    ``ping_interval``: silence after which a ping is sent, and between pings while the
+    silence lasts. ``silence_limit``: silence after which the connection is dead, provided
+    its first ping had ``ping_timeout`` to be answered. ``dead_after`` bounds the time to
+    notice a connection that stopped answering; the defaults keep it at 4 s.
     """
 
     ping_interval: float = 1.0
     ping_timeout: float = 2.0
+    silence_limit: float = 4.0
     close_timeout: float = 0.5
     open_timeout: float = 5.0
 
     def __post_init__(self) -> None:
-        for name in ("ping_interval", "ping_timeout", "close_timeout", "open_timeout"):
+        for name in (
+            "ping_interval",
+            "ping_timeout",
+            "silence_limit",
+            "close_timeout",
+            "open_timeout",
+        ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"event stream {name} must be positive")
 
     @property
     def dead_after(self) -> float:
-        """Longest time between a connection dying and the stream noticing."""
-        return self.ping_interval + self.ping_timeout + self.close_timeout
+        """Longest time between a connection's last frame and the stream giving it up."""
+        return max(self.silence_limit, self.ping_interval + self.ping_timeout)
+
+    def liveness(self) -> Liveness:
+        """The rule for one connection."""
+        return Liveness(
+            ping_after=self.ping_interval,
+            pong_timeout=self.ping_timeout,
+            silence_limit=self.silence_limit,
+        )
+
+
+class _HeardConnection(ClientConnection):
+    """A websocket connection that remembers when it last received bytes: every frame of
+    Asterisk, event or pong, proves it alive. The protocol reads frames as they arrive,
+    before the consumer takes them, so a busy consumer does not look like a dead peer."""
+
+    heard_at: float = 0.0
+    dead_reason: str | None = None  # set by the watchdog that gave the connection up
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self.heard_at = self.loop.time()
+
+    def data_received(self, data: bytes) -> None:
+        self.heard_at = self.loop.time()
+        super().data_received(data)
 
 
 class _AttemptFailed(Exception):
@@ -255,6 +297,9 @@ class EventStream:
                 "ARI event stream connected",
                 extra={"app": self.app, "url": self._url_for_logs, "connection": connection},
             )
+            watchdog = asyncio.get_running_loop().create_task(
+                self._watch(ws), name=f"ari-event-stream-liveness:{self.app}"
+            )
             try:
                 await self._queue.put(StreamConnected(connection, reconnect=connection > 1))
                 reason = await self._read(ws)
@@ -263,6 +308,7 @@ class EventStream:
                 reason = f"unexpected error: {error!r}"
             finally:
                 self._ws = None
+                watchdog.cancel()
                 ws.transport.abort()  # no-op when already closed; never waits
             self.stats.disconnections += 1
             await self._queue.put(StreamDisconnected(connection, reason))
@@ -283,16 +329,20 @@ class EventStream:
         )
         await asyncio.sleep(delay)
 
-    async def _connect(self) -> ClientConnection:
+    async def _connect(self) -> _HeardConnection:
         t = self._timings
         try:
-            return await connect(
+            ws = await connect(
                 self._url,
                 open_timeout=t.open_timeout,
-                ping_interval=t.ping_interval,
-                ping_timeout=t.ping_timeout,
+                # The library's keepalive wants a pong within its timeout whatever else
+                # arrives: a saturated Asterisk, busy sending events, missed it and lost
+                # its stream. Liveness is ours (``_watch``).
+                ping_interval=None,
+                ping_timeout=None,
                 close_timeout=t.close_timeout,
                 compression=None,  # small JSON messages on a local link: not worth deflate
+                create_connection=_HeardConnection,
             )
         except InvalidStatus as error:
             status = error.response.status_code
@@ -315,8 +365,35 @@ class EventStream:
             raise _AttemptFailed(f"network error: {error or type(error).__name__}") from None
         except WebSocketException as error:
             raise _AttemptFailed(f"websocket handshake failed: {error}") from None
+        assert isinstance(ws, _HeardConnection)  # create_connection above
+        return ws
 
-    async def _read(self, ws: ClientConnection) -> str:
+    async def _watch(self, ws: _HeardConnection) -> None:
+        """Ping a silent connection; give up one silent for too long (``liveness``)."""
+        rule = self._timings.liveness()
+        loop = asyncio.get_running_loop()
+        pinging: asyncio.Task[None] | None = None
+        try:
+            while True:
+                now = loop.time()
+                check = rule.check(ws.heard_at, now)
+                if check.verdict is Verdict.DEAD:
+                    ws.dead_reason = (
+                        f"nothing from Asterisk for {now - ws.heard_at:.1f} s, pings"
+                        " unanswered: connection dead"
+                    )
+                    ws.transport.abort()  # a dead peer cannot answer a close handshake
+                    return
+                if check.verdict is Verdict.PING and (pinging is None or pinging.done()):
+                    # Not awaited here: sending may wait for the socket to drain, and the
+                    # verdict must not. Its pong, like any frame, updates heard_at.
+                    pinging = loop.create_task(_ping(ws), name=f"ari-event-stream-ping:{self.app}")
+                await asyncio.sleep(check.next_at - now)
+        finally:
+            if pinging is not None:
+                pinging.cancel()
+
+    async def _read(self, ws: _HeardConnection) -> str:
         """Queue the connection's events until it ends; return why it ended."""
         try:
             while True:
@@ -330,6 +407,8 @@ class EventStream:
                     )
                 await self._queue.put(item)
         except ConnectionClosed as closed:
+            if ws.dead_reason is not None and not self._closing:
+                return ws.dead_reason
             return _describe_close(closed, closing=self._closing)
 
     def _parse(self, message: str | bytes) -> StreamItem | None:
@@ -365,12 +444,15 @@ class EventStream:
                 self._queue.put_nowait(_END)
 
 
+async def _ping(ws: ClientConnection) -> None:
+    with contextlib.suppress(ConnectionClosed, ConcurrencyError):
+        await ws.ping()  # the pong waiter is left alone: any frame counts, pongs included
+
+
 def _describe_close(closed: ConnectionClosed, *, closing: bool) -> str:
     if closing:
         return "closed by the application"
     if closed.rcvd is not None:
         reason = f": {closed.rcvd.reason}" if closed.rcvd.reason else ""
         return f"closed by Asterisk (code {closed.rcvd.code}{reason})"
-    if closed.sent is not None and "keepalive" in closed.sent.reason:
-        return "no answer to websocket pings: connection dead"
     return "connection lost without a close frame"

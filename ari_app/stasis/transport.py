@@ -18,6 +18,7 @@ import aiohttp
 from pydantic import ValidationError
 from yarl import URL
 
+from ari_app.stasis import operations as ops
 from ari_app.stasis.config import AriConfig
 from ari_app.stasis.errors import (
     AriConnectionError,
@@ -28,10 +29,16 @@ from ari_app.stasis.errors import (
 )
 from ari_app.stasis.models import AriModel, describe_validation_error
 from ari_app.stasis.operations import Operation
+from ari_app.stasis.pressure import AdaptiveLimit, GateTimeout, RequestGate
 
 log = logging.getLogger("ari_app.stasis.rest")
 
 M = TypeVar("M", bound=AriModel)
+
+# Requests that release Asterisk's resources: under pressure they overtake the others.
+_RELEASING = frozenset(
+    (ops.CHANNELS_HANGUP.name, ops.CHANNELS_CONTINUE.name, ops.BRIDGES_DESTROY.name)
+)
 
 DEFAULT_TIMEOUT_S = 5.0
 """How long Asterisk may take to answer a request once it is sent. ARI answers in
@@ -41,9 +48,10 @@ answer means Asterisk is stuck or gone."""
 DEFAULT_CONNECT_TIMEOUT_S = 2.0
 
 POOL_WAIT_S = 30.0
-"""How long a request may wait for a free pooled connection before it is sent. During a
-surge of calls our own backlog must not read as Asterisk's silence, so this wait is not
-part of the answer timeout; each pooled connection frees itself within the answer timeout."""
+"""How long a request may wait for its turn (``pressure.RequestGate``) before it is sent.
+During a surge of calls our own backlog must not read as Asterisk's silence, so this wait is
+not part of the answer timeout; each slot frees itself within the answer timeout (plus as
+long again for a request that got no answer)."""
 
 
 class RestTransport:
@@ -57,6 +65,7 @@ class RestTransport:
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_S,
         max_connections: int = 32,
         permit: Callable[[], bool] | None = None,
+        limit: AdaptiveLimit | None = None,
     ) -> None:
         if timeout <= 0 or connect_timeout <= 0:
             raise ValueError("ARI request timeouts must be positive")
@@ -64,11 +73,16 @@ class RestTransport:
             raise ValueError("the ARI connection pool needs at least one connection")
         self._config = config
         self._base = str(config.rest_base)
+        # The gate below keeps requests under the connector's limit, so the pool itself
+        # never makes one wait: its wait is the gate's, bounded there.
         self._timeout = aiohttp.ClientTimeout(
             total=POOL_WAIT_S + connect_timeout + timeout,
             sock_connect=connect_timeout,
             sock_read=timeout,
         )
+        if limit is not None and limit.maximum > max_connections:
+            raise ValueError("the ARI request limit cannot exceed the connection pool")
+        self.gate = RequestGate(limit or AdaptiveLimit(max_connections))
         self._timeout_s = timeout
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
@@ -127,6 +141,32 @@ class RestTransport:
             )
         return self._session
 
+    def _check_permit(self, operation: Operation, path: str) -> None:
+        if self._permit is not None and not self._permit():
+            raise NotPermitted(
+                f"{operation.method} {path} not sent: this instance may not command Asterisk now"
+            )
+
+    async def _slot(self, operation: Operation, path: str) -> RequestGate:
+        """Wait for a slot of the request gate; the gate, its slot taken."""
+        gate = self.gate
+        try:
+            await gate.acquire(POOL_WAIT_S, urgent=operation.name in _RELEASING)
+        except GateTimeout:
+            raise AriTimeout(
+                f"not sent: Asterisk was too slow to take it within {POOL_WAIT_S:g} s"
+                f" ({gate.in_flight} requests in flight, {gate.waiting} waiting)",
+                method=operation.method,
+                path=path,
+            ) from None
+        try:
+            # Asked again: the lease may have lapsed while the request waited for its slot.
+            self._check_permit(operation, path)
+        except NotPermitted:
+            gate.cancelled()  # never sent: the slot goes to the next request
+            raise
+        return gate
+
     async def _exchange(
         self,
         operation: Operation,
@@ -135,10 +175,7 @@ class RestTransport:
     ) -> tuple[str, Any]:
         """The concrete path and the decoded JSON answer (``None`` when empty)."""
         path, query = operation.render(params or {})
-        if self._permit is not None and not self._permit():
-            raise NotPermitted(
-                f"{operation.method} {path} not sent: this instance may not command Asterisk now"
-            )
+        self._check_permit(operation, path)
         json_body: dict[str, Any] | None = None
         if body is not None:
             if operation.body is None:
@@ -146,8 +183,10 @@ class RestTransport:
             json_body = dict(body) if operation.whole_body else {operation.body: dict(body)}
         url = URL(self._base + path, encoded=True)
         session = self._session_for_request()
+        gate = await self._slot(operation, path)
         self.requests += 1
         started = time.monotonic()
+        settled = False
         try:
             async with session.request(
                 operation.method, url, params=query, json=json_body
@@ -156,15 +195,26 @@ class RestTransport:
                 reason = response.reason or ""
                 content = await response.read()
         except TimeoutError:
+            # Asterisk is probably still working on it, its HTTP session still open.
+            gate.failed(hold_s=self._timeout_s)
+            settled = True
             raise AriTimeout(
                 f"no answer from Asterisk within {self._timeout_s:g} s",
                 method=operation.method,
                 path=path,
             ) from None
         except (aiohttp.ClientError, OSError) as error:
+            gate.failed()
+            settled = True
             raise AriConnectionError(
                 _describe_connection_error(error), method=operation.method, path=path
             ) from None
+        else:
+            gate.answered(time.monotonic() - started)
+            settled = True
+        finally:
+            if not settled:
+                gate.cancelled()
         log.debug(
             "ARI request",
             extra={

@@ -4,8 +4,12 @@ calls it had survive; what happened meanwhile is only visible through REST."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
+import math
 import time
+from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -22,9 +26,11 @@ from ari_app.stasis import (
     StreamDisconnected,
     StreamTimings,
 )
+from ari_app.stasis.events import ChannelUserevent
 from tests.integration.flows import app_bound, caller_on_hold, until_app_bound
 from tests.integration.recorder import EventRecorder, channel_id_of, playback_id_of
 from tests.integration.world import APP, PASSWORD, USER
+from tests.waiting import wait_until
 
 
 async def lost_then_back(events: EventRecorder, after: int, within: float = 5.0) -> int:
@@ -104,7 +110,7 @@ async def test_silent_asterisk_is_noticed_dead_within_five_seconds_and_the_call_
     lost = await events.wait_for(StreamDisconnected, after=before, within=5.0)
     noticed_after = time.monotonic() - frozen_at
     assert noticed_after < 5.0, f"dead connection noticed after {noticed_after:.1f} s"
-    assert "no answer to websocket pings" in lost.reason
+    assert "pings unanswered: connection dead" in lost.reason
     back = await lost_then_back(events, before)
     await until_app_bound(emu)
     assert not [item for item in events.items if playback_id_of(item) == unheard.id]
@@ -114,6 +120,75 @@ async def test_silent_asterisk_is_noticed_dead_within_five_seconds_and_the_call_
     assert isinstance(events.items[back + 1], PlaybackStarted)
 
 
+@contextlib.asynccontextmanager
+async def busy_asterisk(emu: Emulator, every_s: float) -> AsyncIterator[None]:
+    """Asterisk sends the application an event every ``every_s`` seconds meanwhile (user
+    events, posted over its REST interface as another program would)."""
+    token = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    url = f"{emu.base_url}/events/user/tick"
+
+    async def tick() -> None:
+        async with aiohttp.ClientSession(headers={"Authorization": f"Basic {token}"}) as http:
+            while True:
+                async with http.post(url, params={"application": APP}) as response:
+                    assert response.status == 204
+                await asyncio.sleep(every_s)  # sync-ok: the pace of the traffic, not a wait
+
+    task = asyncio.create_task(tick(), name="test-busy-asterisk")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_saturated_asterisk_that_never_pongs_keeps_its_stream_while_it_sends_events(
+    emu: Emulator, events: EventRecorder
+) -> None:
+    timings = StreamTimings()
+    assert emu.slow_event_streams(APP, pong_delay_s=math.inf) == 1
+    before = events.mark()
+    async with busy_asterisk(emu, every_s=0.25):
+        # Events for longer than the stream waits for a frame: every one of them proves life.
+        needed = math.ceil((timings.dead_after + 2 * timings.ping_timeout) / 0.25)
+        await wait_until(
+            lambda: len(events.find(ChannelUserevent, after=before)) >= needed,
+            within=needed * 0.25 + 5.0,
+            what=f"{needed} user events",
+        )
+    assert events.find(StreamDisconnected) == []
+    assert events.stream.stats.disconnections == 0
+    assert emu.event_stream_pings(APP) == 0  # never silent, never asked
+
+
+async def test_saturated_asterisk_slow_to_pong_keeps_an_idle_stream(
+    emu: Emulator, events: EventRecorder
+) -> None:
+    # Later than the pong timeout the library's keepalive allowed (2 s), sooner than the
+    # silence that means death (4 s).
+    assert emu.slow_event_streams(APP, pong_delay_s=2.5) == 1
+    await wait_until(
+        lambda: emu.event_stream_pings(APP) >= 5, within=10.0, what="five pings to the emulator"
+    )
+    assert events.find(StreamDisconnected) == []
+    assert events.stream.stats.disconnections == 0
+
+
+async def test_asterisk_that_stops_ponging_and_sending_is_noticed_dead(
+    emu: Emulator, events: EventRecorder
+) -> None:
+    assert emu.slow_event_streams(APP, pong_delay_s=math.inf) == 1
+    before = events.mark()
+    silent_from = time.monotonic()
+    lost = await events.wait_for(StreamDisconnected, after=before, within=5.5)
+    noticed_after = time.monotonic() - silent_from
+    assert StreamTimings().dead_after - 0.5 < noticed_after < 5.0
+    assert "pings unanswered: connection dead" in lost.reason
+    await lost_then_back(events, before)
+    await until_app_bound(emu)
+
+
 async def test_frozen_stream_controlled_over_http_is_cut_by_a_drop(
     emu: Emulator, events: EventRecorder
 ) -> None:
@@ -121,6 +196,10 @@ async def test_frozen_stream_controlled_over_http_is_cut_by_a_drop(
     before = events.mark()
     async with aiohttp.ClientSession(headers={"Authorization": f"Basic {token}"}) as http:
         url = f"{emu.control_url}/event-streams"
+        async with http.post(f"{url}/slow", json={"app": APP, "pong_delay_s": 1}) as response:
+            assert (response.status, await response.json()) == (200, {"slowed": 1})
+        async with http.post(f"{url}/slow", json={"app": APP, "pong_delay_s": -1}) as response:
+            assert response.status == 400
         async with http.post(f"{url}/freeze", json={"app": APP}) as response:
             assert (response.status, await response.json()) == (200, {"frozen": 1})
         async with http.post(f"{url}/freeze", json={"app": APP}) as response:

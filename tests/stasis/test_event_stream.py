@@ -171,7 +171,7 @@ async def test_peer_that_stops_answering_is_noticed_dead_within_five_seconds(
             lost = await next_item(stream, within=5.0)
             noticed_after = time.monotonic() - frozen_at
             assert isinstance(lost, StreamDisconnected)
-            assert "no answer to websocket pings" in lost.reason
+            assert "pings unanswered: connection dead" in lost.reason
             assert noticed_after < 5.0
             proxy.thaw()
             assert await next_item(stream) == StreamConnected(connection=2, reconnect=True)
