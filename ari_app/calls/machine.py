@@ -190,7 +190,7 @@ def decide(view: View, item: i.Input) -> Decision:
     transition = TRANSITIONS.get((view.call.state, type(item)))
     if transition is None:
         return Decision(view.call, (), False)
-    step = Step(view, view.call)
+    step = Step(view)
     transition.act(step, item)
     return Decision(step.call, tuple(step.commands), True)
 

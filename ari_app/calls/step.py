@@ -4,7 +4,7 @@ decision being made (the data so far, the commands so far). Pure, like the machi
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from ari_app.calls import commands as c
 from ari_app.calls import inputs as i
@@ -69,13 +69,25 @@ class View:
     names: CallNames
 
 
-@dataclass(slots=True)
 class Step:
     """One decision being made: the data so far and the commands so far."""
 
-    view: View
-    call: CallData
-    commands: list[c.Command] = field(default_factory=list)
+    __slots__ = ("_call", "_changes", "commands", "view")
+
+    def __init__(self, view: View) -> None:
+        self.view = view
+        self.commands: list[c.Command] = []
+        self._call = view.call
+        self._changes: dict[str, object] = {}
+
+    @property
+    def call(self) -> CallData:
+        """The call's data with the changes made so far."""
+        if self._changes:
+            # One copy for the changes made since the last read, not one per change.
+            self._call = replace(self._call, **self._changes)  # type: ignore[arg-type]
+            self._changes = {}
+        return self._call
 
     @property
     def now(self) -> float:
@@ -89,7 +101,7 @@ class Step:
         return where
 
     def set(self, **changes: object) -> None:
-        self.call = replace(self.call, **changes)  # type: ignore[arg-type]
+        self._changes.update(changes)
 
     def do(self, *commands: c.Command) -> None:
         self.commands.extend(commands)
