@@ -237,3 +237,29 @@ def test_the_ring_rule_sees_a_ring() -> None:
     recovery = imported_modules(ROOT / "calls" / "recovery.py")
     assert "ari_app.calls.recovery" in service
     assert "ari_app.calls.service" not in recovery
+
+
+CALL_CHANGES = {
+    "call_arrived",
+    "restore_call",
+    "call_waiting",
+    "offer_made",
+    "offer_failed",
+    "call_connected",
+    "call_ended",
+    "move_call",
+}
+# The policy itself, and the crisis simulator, which drives the policy with calls of its own.
+CHANGES_ELSEWHERE = {"vcta", "simulate"}
+
+
+def test_only_the_call_executor_changes_a_calls_status_in_the_policy() -> None:
+    # One owner of a call's status: the machine's commands, carried out by the executor.
+    callers = {
+        str(path.relative_to(ROOT))
+        for path in modules()
+        if part_of(path) not in CHANGES_ELSEWHERE
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path)))
+        if isinstance(node, ast.Attribute) and node.attr in CALL_CHANGES
+    }
+    assert callers == {"calls/executor.py"}
