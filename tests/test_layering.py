@@ -153,3 +153,121 @@ def test_the_rule_catches_a_forbidden_arrow() -> None:
     assert not allowed("ari_app.store.journal", "calls")
     assert not allowed("ari_app.calls", "sim")
     assert allowed("ari_app.calls.ports", "store")
+
+
+# The call's machine decides and nothing else: it knows neither Asterisk's client nor time.
+PURE_MODULES = (
+    "calls/machine.py",
+    "calls/step.py",
+    "calls/arriving.py",
+    "calls/holding.py",
+    "calls/offering.py",
+    "calls/endings.py",
+    "calls/inputs.py",
+    "calls/commands.py",
+    "calls/states.py",
+)
+PURE_MAY_IMPORT = {
+    *(f"ari_app.{module.removesuffix('.py').replace('/', '.')}" for module in PURE_MODULES),
+    # names, settings, journal records and the hangup causes' table: data, no action
+    "ari_app.calls.config",
+    "ari_app.calls.ids",
+    "ari_app.calls.journal",
+    "ari_app.calls.outcomes",
+    "ari_app.vcta",
+}
+
+
+def module_name(path: Path) -> str:
+    relative = path.relative_to(ROOT.parent).with_suffix("")
+    parts = relative.parts[:-1] if relative.name == "__init__" else relative.parts
+    return ".".join(parts)
+
+
+MODULES = {module_name(path): path for path in modules()}
+
+
+def imported_modules(path: Path) -> set[str]:
+    """The application's modules ``path`` imports: ``from ari_app.calls import machine``
+    is the module ``ari_app.calls.machine``, not the package."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name in MODULES}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            submodules = {f"{node.module}.{alias.name}" for alias in node.names}
+            named = submodules & MODULES.keys()
+            found |= named or ({node.module} & MODULES.keys())
+    return found
+
+
+@pytest.mark.parametrize("module", PURE_MODULES)
+def test_the_call_machine_imports_nothing_that_acts(module: str) -> None:
+    path = ROOT / module
+    assert imported_modules(path) - PURE_MAY_IMPORT == set()
+    libraries = {name.split(".")[0] for name in imports(path)}
+    assert libraries & {"asyncio", "aiohttp", "psycopg", "logging"} == set()
+
+
+# Known exception, reported: the emulator's model, event bus and endpoints refer to each other.
+KNOWN_RINGS = {"sim"}
+
+
+@pytest.mark.parametrize("part", sorted(MAY_IMPORT.keys() - KNOWN_RINGS))
+def test_no_two_modules_of_a_part_import_each_other_even_in_a_ring(part: str) -> None:
+    # Imports made only for type checking count too: a ring is a knot to untie when reading.
+    graph = {
+        name: {target for target in imported_modules(path) if part_of(MODULES[target]) == part}
+        - {name}
+        for name, path in MODULES.items()
+        if part_of(path) == part
+    }
+    rings: set[tuple[str, ...]] = set()
+
+    def visit(name: str, trail: list[str]) -> None:
+        for target in sorted(graph[name]):
+            if target in trail:
+                ring = trail[trail.index(target) :]
+                start = ring.index(min(ring))
+                rings.add(tuple(ring[start:] + ring[:start]))
+            else:
+                visit(target, [*trail, target])
+
+    for name in sorted(graph):
+        visit(name, [name])
+    assert sorted(rings) == []
+
+
+def test_the_ring_rule_sees_a_ring() -> None:
+    # The test of the test: the service imports the resynchronisation, which must not
+    # import it back (it knows the service through a protocol).
+    service = imported_modules(ROOT / "calls" / "service.py")
+    recovery = imported_modules(ROOT / "calls" / "recovery.py")
+    assert "ari_app.calls.recovery" in service
+    assert "ari_app.calls.service" not in recovery
+
+
+CALL_CHANGES = {
+    "call_arrived",
+    "restore_call",
+    "call_waiting",
+    "offer_made",
+    "offer_failed",
+    "call_connected",
+    "call_ended",
+    "move_call",
+}
+# The policy itself, and the crisis simulator, which drives the policy with calls of its own.
+CHANGES_ELSEWHERE = {"vcta", "simulate"}
+
+
+def test_only_the_call_executor_changes_a_calls_status_in_the_policy() -> None:
+    # One owner of a call's status: the machine's commands, carried out by the executor.
+    callers = {
+        str(path.relative_to(ROOT))
+        for path in modules()
+        if part_of(path) not in CHANGES_ELSEWHERE
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path)))
+        if isinstance(node, ast.Attribute) and node.attr in CALL_CHANGES
+    }
+    assert callers == {"calls/executor.py"}

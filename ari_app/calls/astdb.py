@@ -25,17 +25,14 @@ import contextlib
 import itertools
 import logging
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Container
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ari_app.calls.ids import CallNames
-from ari_app.calls.journal import CallOutcome, JournalEntry, JournalKind, JournalValue
+from ari_app.calls.journal import CallOutcome, Journal, JournalEntry, JournalKind, JournalValue
 from ari_app.stasis import AriClient, AriError, NotFound
-from ari_app.vcta import route_call
-
-if TYPE_CHECKING:
-    from ari_app.calls.service import CallService
+from ari_app.vcta import PolicyState, Topology, route_call
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +158,21 @@ def _is_key(call_id: str) -> bool:
     return bool(call_id) and call_id[0].isdigit() and all(c.isdigit() or c == "." for c in call_id)
 
 
+class SweepHost(Protocol):
+    """The call service, as the sweep sees it."""
+
+    ari: AriClient
+    names: CallNames
+    topology: Topology
+    policy: PolicyState
+    journal: Journal
+
+    @property
+    def sessions(self) -> Container[str]:
+        """The calls that have a session (by call id)."""
+        ...
+
+
 class DialplanSweep:
     """Journals the calls the fallback handled alone and forgets the entries nobody needs.
 
@@ -168,7 +180,7 @@ class DialplanSweep:
     every ``dialplan_sweep_s`` while in step with Asterisk: a fallback call is journaled
     when the application first sees it ended, even when it ended after the restart."""
 
-    def __init__(self, service: CallService) -> None:
+    def __init__(self, service: SweepHost) -> None:
         self.service = service
         self.records = DialplanRecords(service.ari, service.names)
         self._lock = asyncio.Lock()

@@ -16,17 +16,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Coroutine, Mapping
+from typing import Any, Protocol
 
-from ari_app.calls.config import RECORD_VARIABLE, Recording
-from ari_app.calls.journal import CallOutcome, JournalEntry, JournalKind
+from ari_app.calls.astdb import DialplanSweep
+from ari_app.calls.config import RECORD_VARIABLE, CallSettings, Recording
+from ari_app.calls.ids import CallNames
+from ari_app.calls.inputs import ChannelsGone, Failed, LegAnswered, PolicyRecord, Restored, Resume
+from ari_app.calls.journal import CallOutcome, Journal, JournalEntry, JournalKind, OpenCalls
 from ari_app.calls.marks import QUEUE_VARIABLE, QueueMark
-from ari_app.calls.session import ChannelsGone, Resume, SessionState
-from ari_app.stasis import AriError, Bridge, Channel, StasisStart
-from ari_app.vcta import CallStatus, PolicyStateError, route_call
-
-if TYPE_CHECKING:
-    from ari_app.calls.service import CallService
+from ari_app.calls.session import CallSession, SessionState
+from ari_app.clock import Clock
+from ari_app.stasis import AriClient, AriError, Bridge, Channel
+from ari_app.vcta import CallStatus, PolicyState, Topology, route_call
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +45,41 @@ endpoint-subscribed application otherwise gets every event of every phone's chan
 130 per call, most of them ChannelVarset), each one parsed and dropped."""
 
 
+class ResyncHost(Protocol):
+    """The call service, as the resynchronisation sees it."""
+
+    ari: AriClient
+    names: CallNames
+    settings: CallSettings
+    topology: Topology
+    policy: PolicyState
+    journal: Journal
+    clock: Clock
+    open_calls: OpenCalls | None
+    dialplan: DialplanSweep
+
+    @property
+    def sessions(self) -> Mapping[str, CallSession]: ...
+
+    def start_session(
+        self,
+        call_id: str,
+        *,
+        caller_number: str,
+        caller_name: str,
+        routing_key: str,
+        arrived_at: float,
+    ) -> CallSession: ...
+
+    def engaged(self, channel_ids: list[str]) -> bool: ...
+
+    def spawn(self, coroutine: Coroutine[Any, Any, None], *, name: str) -> None: ...
+
+
 class Resynchroniser:
     """Reads Asterisk's state and brings the service in line with it."""
 
-    def __init__(self, service: CallService) -> None:
+    def __init__(self, service: ResyncHost) -> None:
         self.service = service
         self._first = True
         self._filter_refused = False
@@ -149,7 +182,7 @@ class Resynchroniser:
                 leg = live[session.leg_id]
                 if leg.state == "Up":
                     # Answered while the stream was down: its StasisStart was lost.
-                    session.deliver(self._stasis_start(leg, ["offer", session.call_id]))
+                    session.deliver(LegAnswered(leg.id))
                     continue
             if session.state in (SessionState.WAITING, SessionState.OFFERED):
                 # Still waiting (a ringing position too): an announcement may have ended
@@ -172,17 +205,7 @@ class Resynchroniser:
         ]
         marks = await asyncio.gather(*(self._queue_mark(channel.id) for channel in callers))
         for channel, mark in zip(callers, marks, strict=True):
-            try:
-                await self._adopt(channel, mark, live, bridge_of.get(channel.id))
-            except (AriError, PolicyStateError) as error:
-                log.error(
-                    "could not rebuild a call; handing it to the dialplan",
-                    extra={"call_id": channel.id, "error": str(error)},
-                )
-                service.spawn(
-                    service.ari.channels.continue_in_dialplan(channel.id),
-                    name=f"hand-back:{channel.id}",
-                )
+            self._adopt(channel, mark, live, bridge_of.get(channel.id))
 
     async def _close_calls_ended_while_stopped(self, live: dict[str, Channel]) -> None:
         """Calls the journal left open whose caller is gone: they ended while no application
@@ -228,19 +251,19 @@ class Resynchroniser:
             return None
         return QueueMark.decode(value)
 
-    async def _adopt(
+    def _adopt(
         self,
         channel: Channel,
         mark: QueueMark | None,
         live: dict[str, Channel],
         bridge: Bridge | None,
     ) -> None:
+        """Start a session for a caller found without one and tell it where it is."""
         service = self.service
         policy = service.policy
-        now = service.clock.now()
         data = channel.dialplan.app_data.split(",", 1)
         routing_key = data[1] if len(data) > 1 else ""
-        decision = route_call(service.topology, policy, routing_key, now)
+        decision = route_call(service.topology, policy, routing_key, service.clock.now())
         unit = mark.unit if mark is not None and mark.unit in policy.units else decision.unit
         session = service.start_session(
             channel.id,
@@ -250,13 +273,11 @@ class Resynchroniser:
             arrived_at=channel.creationtime.timestamp(),
         )
 
-        def restore(status: CallStatus, position: str | None = None) -> None:
-            policy.restore_call(
-                channel.id,
+        def record(status: CallStatus, position: str | None = None) -> PolicyRecord:
+            return PolicyRecord(
                 routing_key=routing_key,
                 home_centre=decision.home_centre,
                 unit=unit,
-                arrived_at=session.arrived_at,
                 status=status,
                 position=position,
                 hops=mark.hops if mark else 0,
@@ -264,6 +285,7 @@ class Resynchroniser:
             )
 
         kind = service.names.call_of_bridge(bridge.id) if bridge is not None else None
+        restored: Restored
         if bridge is not None and kind == ("talk", channel.id):
             leg = next(
                 (live[c] for c in bridge.channels if c in live and service.names.is_ours(c)),
@@ -275,27 +297,37 @@ class Resynchroniser:
                 else None
             )
             if leg is not None and position is not None:
-                restore(CallStatus.CONNECTED, position.id)
-                session.state = SessionState.CONNECTED
-                session.talk_bridge = bridge.id
-                session.leg_id = leg.id
-                session.position_id = position.id
-                service.register_leg(leg.id, session)
-                session.deliver(Resume(channel.state))
-                return
-            # The operator hung up while we were away: that ends the call.
-            restore(CallStatus.ROUTED)
-            session.state = SessionState.CONNECTED
-            session.talk_bridge = bridge.id
-            session.deliver(ChannelsGone(caller=False, leg=True))
-            return
-        if bridge is not None and kind == ("wait", channel.id):
-            restore(CallStatus.WAITING)
-            session.state = SessionState.WAITING
-            session.hold_bridge = bridge.id
+                restored = Restored(
+                    SessionState.CONNECTED,
+                    channel.state,
+                    record(CallStatus.CONNECTED, position.id),
+                    talk_bridge=bridge.id,
+                    leg_id=leg.id,
+                    position_id=position.id,
+                )
+            else:
+                # The operator hung up while we were away: the call ends as it is restored.
+                restored = Restored(
+                    SessionState.CONNECTED,
+                    channel.state,
+                    record(CallStatus.ROUTED),
+                    talk_bridge=bridge.id,
+                )
+        elif bridge is not None and kind == ("wait", channel.id):
+            restored = Restored(
+                SessionState.WAITING,
+                channel.state,
+                record(CallStatus.WAITING),
+                hold_bridge=bridge.id,
+            )
         else:
-            restore(CallStatus.ROUTED)
-        session.deliver(Resume(channel.state))
+            restored = Restored(SessionState.ARRIVED, channel.state, record(CallStatus.ROUTED))
+        if not session.take(restored):
+            log.error(
+                "could not rebuild a call; handing it to the dialplan",
+                extra={"call_id": channel.id},
+            )
+            session.deliver(Failed("could not rebuild the call from Asterisk"))
 
     async def _reap(self, live: dict[str, Channel], bridges: tuple[Bridge, ...]) -> None:
         """Hang up legs and destroy bridges that belong to no call any more."""
@@ -328,14 +360,6 @@ class Resynchroniser:
                 "reaped what no call owns",
                 extra={"legs": len(stray_legs), "bridges": len(orphan_bridges)},
             )
-
-    def _stasis_start(self, channel: Channel, args: list[str]) -> StasisStart:
-        return StasisStart(
-            application=self.service.settings.app_name,
-            timestamp=channel.creationtime,
-            args=args,
-            channel=channel,
-        )
 
 
 async def _quietly(request: object) -> None:

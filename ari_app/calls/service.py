@@ -25,11 +25,13 @@ from typing import Any
 
 from ari_app.calls.astdb import DialplanSweep
 from ari_app.calls.config import CallSettings
+from ari_app.calls.host import EventSink
 from ari_app.calls.ids import CallNames
+from ari_app.calls.inputs import Begin, CallMoved, MoveCall, OfferCall
 from ari_app.calls.journal import Journal, OpenCalls
 from ari_app.calls.modes import ModeChangeRecord, ModeRecorder
 from ari_app.calls.recovery import Resynchroniser
-from ari_app.calls.session import Begin, CallMoved, CallSession, OfferCall, SessionState
+from ari_app.calls.session import CallSession
 from ari_app.clock import Clock
 from ari_app.stasis import (
     AriClient,
@@ -43,8 +45,6 @@ from ari_app.stasis import (
 )
 from ari_app.stasis.stream import StreamConnected, StreamDisconnected, StreamItem
 from ari_app.vcta import (
-    CallStatus,
-    LiveCall,
     ModeChange,
     ModeChangeResult,
     Offer,
@@ -57,6 +57,7 @@ from ari_app.vcta import (
     may_pick,
     next_offer,
     overflow_pass,
+    route_call,
     snapshot,
 )
 
@@ -107,7 +108,7 @@ class CallService:
         self.sessions: dict[str, CallSession] = {}
         self.stats = ServiceStats()
         self._ready = asyncio.Event()  # the stream is up and the state matches Asterisk's
-        self._by_resource: dict[str, CallSession] = {}  # operator legs and playbacks
+        self._by_resource: dict[str, EventSink] = {}  # operator legs and playbacks
         self._wrap_ups: list[tuple[float, str]] = []
         self._recent: OrderedDict[int, None] = OrderedDict()
         self._resync_wanted = False
@@ -193,13 +194,13 @@ class CallService:
             self._on_stasis_start(event)
         elif isinstance(event, StasisEnd | ChannelDestroyed):
             channel_id = event.channel.id
-            session = self.sessions.get(channel_id) or self._by_resource.get(channel_id)
-            if session is not None:
-                session.deliver(event)
+            sink = self.sessions.get(channel_id) or self._by_resource.get(channel_id)
+            if sink is not None:
+                sink.on_event(event)
         elif isinstance(event, PlaybackFinished):
-            session = self._by_resource.get(event.playback.id)
-            if session is not None:
-                session.deliver(event)
+            sink = self._by_resource.get(event.playback.id)
+            if sink is not None:
+                sink.on_event(event)
         elif isinstance(event, EndpointStateChange):
             self.endpoint_changed(
                 event.endpoint.ref, event.endpoint.state, event.endpoint.channel_ids
@@ -219,22 +220,28 @@ class CallService:
 
     def _on_stasis_start(self, event: StasisStart) -> None:
         channel = event.channel
-        session = self._by_resource.get(channel.id)
-        if session is not None:
-            session.deliver(event)
+        sink = self._by_resource.get(channel.id)
+        if sink is not None:
+            sink.on_event(event)
         elif channel.id in self.sessions or self.names.is_astdb_reader(channel.id):
             pass  # already ours (seen again after a resynchronisation), or reading AstDB
         elif self.names.is_ours(channel.id) or (event.args[:1] == ["offer"]):
             # A position answered for a call that is gone: nobody is waiting on that line.
             self.spawn(self._hang_up(channel.id), name=f"hang-up-stray:{channel.id}")
         else:
+            routing_key = event.args[0] if event.args else ""
+            route = (
+                None
+                if channel.id in self.policy.calls
+                else route_call(self.topology, self.policy, routing_key, self.clock.now())
+            )
             self.start_session(
                 channel.id,
                 caller_number=channel.caller.number,
                 caller_name=channel.caller.name,
-                routing_key=event.args[0] if event.args else "",
+                routing_key=routing_key,
                 arrived_at=channel.creationtime.timestamp(),
-            ).deliver(Begin(event))
+            ).deliver(Begin(channel.state, route))
 
     def start_session(
         self,
@@ -304,23 +311,20 @@ class CallService:
 
     # -- what sessions call ----------------------------------------------------------------
 
-    def register_leg(self, leg_id: str, session: CallSession) -> None:
-        self._by_resource[leg_id] = session
-
-    def register_playback(self, playback_id: str, session: CallSession) -> None:
-        self._by_resource[playback_id] = session
+    def register(self, resource_id: str, sink: EventSink) -> None:
+        self._by_resource[resource_id] = sink
 
     def forget(self, resource_id: str) -> None:
         self._by_resource.pop(resource_id, None)
 
-    def session_ended(self, session: CallSession, call: LiveCall | None) -> None:
-        self.sessions.pop(session.call_id, None)
-        if call is not None and call.status is CallStatus.CONNECTED and call.position:
+    def session_ended(self, call_id: str, wrap_up: str | None) -> None:
+        self.sessions.pop(call_id, None)
+        if wrap_up is not None:
             if self.settings.wrap_up_s <= 0:
-                self._end_wrap_up(call.position)
+                self._end_wrap_up(wrap_up)
             else:
                 deadline = self.clock.now() + self.settings.wrap_up_s
-                heapq.heappush(self._wrap_ups, (deadline, call.position))
+                heapq.heappush(self._wrap_ups, (deadline, wrap_up))
         self.policy_changed()
 
     def policy_changed(self) -> None:
@@ -331,24 +335,17 @@ class CallService:
         policy = self.policy
         for unit in policy.units_ready():
             while (offer := next_offer(self.topology, policy, unit, now)) is not None:
-                if not self._offer(offer, now):
+                if not self._offer(offer):
                     break
 
-    def _offer(self, offer: Offer, now: float, *, picked: bool = False) -> bool:
+    def _offer(self, offer: Offer, *, picked: bool = False) -> bool:
+        """Hand ``offer`` to its call, which tells the policy before returning: the next
+        decision sees it (no call offered twice)."""
         session = self.sessions.get(offer.call_id)
-        if session is None or session.state is not SessionState.WAITING:
-            log.error(
-                "policy and sessions disagree; offer skipped",
-                extra={"call_id": offer.call_id, "position": offer.position_id},
-            )
+        if session is None:
+            log.error("an offer for a call without a session", extra={"call_id": offer.call_id})
             return False
-        try:
-            self.policy.offer_made(offer.call_id, offer.position_id, now)
-        except PolicyStateError as error:
-            log.error("offer refused by the state", extra={"error": str(error)})
-            return False
-        session.deliver(OfferCall(offer, picked=picked))
-        return True
+        return session.take(OfferCall(offer, picked=picked))
 
     # -- supervisor ------------------------------------------------------------------------
 
@@ -372,11 +369,11 @@ class CallService:
             self._end_wrap_up(position_id)
         if self.ready:
             for move in overflow_pass(self.topology, self.policy, now):
-                self.policy.move_call(move, now)
-                self.stats.moves += 1
+                # The call tells the policy before the next move is carried out, as the pass
+                # requires.
                 session = self.sessions.get(move.call_id)
-                if session is not None:
-                    session.deliver(CallMoved(move))
+                if session is not None and session.take(MoveCall(move)):
+                    self.stats.moves += 1
         self.policy_changed()
 
     def _sweep_dialplan(self) -> None:
@@ -432,7 +429,7 @@ class CallService:
         position = self.policy.positions[position_id]
         unit = self.policy.calls[call_id].unit
         offer = Offer(call_id, position_id, position.endpoint, unit, decision.reason)
-        if not self._offer(offer, now, picked=True):
+        if not self._offer(offer, picked=True):
             return PickDecision(False, f"call {call_id} cannot be offered right now")
         return decision
 

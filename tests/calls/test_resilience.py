@@ -108,3 +108,26 @@ async def test_five_hundred_simultaneous_calls_are_all_answered_and_nothing_is_l
         assert all((r := h.emulator.call(c)) is not None and r.talked for c in calls)
         await h.until_idle(within=30.0)
         assert len(h.emulator.stored_recordings()) == 500
+
+
+async def test_a_failure_while_waiting_hands_the_caller_back_to_the_dialplan() -> None:
+    async with running(topology=three_centres(), script=NoAnswer()) as h:
+        failing = h.ari.bridges.play
+
+        async def play(*args: object, **kwargs: object) -> None:
+            raise RuntimeError("a bug in playing the welcome")
+
+        h.ari.bridges.play = play  # type: ignore[method-assign,assignment]
+        call = await h.call("18")
+        ended = await h.until_ended(call)
+        h.ari.bridges.play = failing  # type: ignore[method-assign]
+        assert ended.outcome is CallOutcome.HANDED_BACK
+        assert ended.details["state"] in ("waiting", "offered")  # a position may ring already
+        assert call not in h.policy.calls
+        assert call not in h.service.sessions
+        # Back in the dialplan, which takes it from there: never hung up by the application.
+        channel = h.emulator.pbx.channels.get(call)
+        assert channel is None or not channel.in_stasis
+        record = h.emulator.call(call)
+        assert record is not None
+        assert record.ended_by != "application"

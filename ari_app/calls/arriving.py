@@ -1,0 +1,109 @@
+"""A call arriving: routed, answered, into its waiting bridge; or rebuilt after a restart."""
+
+from __future__ import annotations
+
+from ari_app.calls import commands as c
+from ari_app.calls import inputs as i
+from ari_app.calls.endings import left_early
+from ari_app.calls.holding import play_next
+from ari_app.calls.journal import JournalKind
+from ari_app.calls.step import S, Step
+from ari_app.vcta import CallStatus
+
+
+def begin(step: Step, item: i.Input) -> None:
+    """Journal the arrival, put the call in the policy at its routed unit, answer."""
+    assert isinstance(item, i.Begin)
+    call = step.call
+    # Stamped with the channel's creation, the moment the policy counts waits from, so that
+    # the journal's waits and the policy's delays (last resort) agree.
+    step.journal(
+        JournalKind.ARRIVED,
+        details={"routing_key": call.routing_key, "channel_id": call.call_id},
+        at=call.arrived_at,
+    )
+    if item.route is not None:
+        step.do(c.PolicyArrived(item.route, call.arrived_at))
+        step.journal(JournalKind.ROUTED, reason=item.route.reason)
+        step.log(c.Severity.INFO, "call routed", unit=item.route.unit, reason=item.route.reason)
+    answer_then_wait(step, item.channel_state)
+
+
+def answer_then_wait(step: Step, channel_state: str) -> None:
+    if channel_state != "Up":
+        step.do(c.Answer())
+    else:
+        join_waiting_bridge(step)
+
+
+def join_waiting_bridge(step: Step) -> None:
+    bridge = step.view.names.holding_bridge(step.call.call_id)
+    # A mixing bridge, not a "holding" one: Asterisk plays music on hold and each
+    # announcement through announcer channels of their own, and a holding bridge admits one
+    # announcer at a time. The previous one leaves a moment after its music is stopped or its
+    # PlaybackFinished is sent; the next one, joining meanwhile, was refused ("Bridge already
+    # has one") although the request was answered 204, leaving the caller in silence.
+    step.do(c.CreateBridge(bridge, "mixing"))
+    step.set(hold_bridge=bridge)
+    step.do(c.JoinWaitingBridge(bridge))
+
+
+def answered(step: Step, item: i.Input) -> None:
+    """Answered: into the waiting bridge. Gone: the call ends, abandoned."""
+    assert isinstance(item, i.Answered)
+    if item.ok:
+        join_waiting_bridge(step)
+    else:
+        left_early(step)
+
+
+def joined_waiting_bridge(step: Step, item: i.Input) -> None:
+    """In the waiting bridge: the call waits in its unit's queue; announcements start."""
+    assert isinstance(item, i.JoinedWaitingBridge)
+    if not item.ok:
+        left_early(step)
+        return
+    where = step.where
+    if where.status is CallStatus.ROUTED:
+        step.do(c.PolicyWaiting())
+    step.set(state=S.WAITING)
+    step.journal(JournalKind.WAITING)
+    # The routing line said where it waits: this one is for debugging only, as is each
+    # offer; INFO keeps a call's milestones (routed, moved, connected, ended, failures).
+    step.log(c.Severity.DEBUG, "call waiting", unit=where.unit)
+    if where.hops:
+        step.do(c.MarkQueue())  # a restart would route it to its first unit again
+    media = where.media
+    crisis = (media.crisis_message,) if media.crisis_message else ()
+    step.set(playlist=(*crisis, media.welcome))
+    step.do(c.Distribute())
+    play_next(step)
+
+
+def resume_arrived(step: Step, item: i.Input) -> None:
+    """Rebuilt before it was waiting: answer if needed, into the waiting bridge."""
+    assert isinstance(item, i.Resume)
+    step.journal(JournalKind.RECOVERED, reason="rebuilt from Asterisk before waiting")
+    answer_then_wait(step, item.channel_state)
+
+
+def restored(step: Step, item: i.Input) -> None:
+    """Put the call back in the policy as Asterisk shows it, then carry on as if the lost
+    events had come: waiting or talking goes on, an operator gone ends the call."""
+    assert isinstance(item, i.Restored)
+    step.do(c.PolicyRestore(item.policy, step.call.arrived_at))
+    if item.state is S.CONNECTED:
+        step.set(
+            state=S.CONNECTED,
+            talk_bridge=item.talk_bridge,
+            leg_id=item.leg_id,
+            position_id=item.position_id,
+        )
+        if item.leg_id is None:
+            # The operator hung up while we were away: that ends the call.
+            step.do(c.Next(i.ChannelsGone(caller=False, leg=True)))
+            return
+        step.do(c.Register(item.leg_id))
+    elif item.state is S.WAITING:
+        step.set(state=S.WAITING, hold_bridge=item.hold_bridge)
+    step.do(c.Next(i.Resume(item.channel_state)))
