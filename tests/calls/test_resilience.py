@@ -83,7 +83,8 @@ async def test_restarted_application_keeps_connected_and_waiting_calls() -> None
         # A new application, with an empty memory: everything comes from Asterisk.
         assert h.service.policy.calls[talking].status == "connected"
         assert h.service.policy.calls[talking].position == "alpha-op1"
-        assert h.service.policy.calls[waiting].status == "waiting"
+        # Rebuilt waiting; the first pass after the restart may already have offered it.
+        assert h.service.policy.calls[waiting].status in ("waiting", "offered")
         assert abs(h.service.policy.calls[waiting].arrived_at - record.created_at) < 0.001
         # The restart forgot the duty officer's switch (no store here): the waiting call now
         # overflows, which proves the rebuilt call is fully alive.
