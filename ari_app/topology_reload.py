@@ -89,6 +89,8 @@ def apply_topology(service: CallService, topology: Topology, modes: Modes) -> li
     now = service.clock.now()
     carried = carry_over(service.policy, topology, modes, now)
     changes = limit_changes(service.topology, topology)
+    known = {p.endpoint for p in service.topology.position_by_id.values()}
+    added = [p.endpoint for p in topology.position_by_id.values() if p.endpoint not in known]
     service.topology = topology
     service.policy = carried.state
     for move in carried.moves:
@@ -96,6 +98,8 @@ def apply_topology(service: CallService, topology: Topology, modes: Modes) -> li
         if session is not None:
             session.deliver(CallMoved(move))
     service.policy_changed()
+    if added:
+        service.spawn(service.watch_endpoints(added), name="calls:new-positions")
     return changes
 
 

@@ -26,6 +26,7 @@ from ari_app.calls.inputs import ChannelsGone, Failed, LegAnswered, PolicyRecord
 from ari_app.calls.journal import CallOutcome, Journal, JournalEntry, JournalKind, OpenCalls
 from ari_app.calls.marks import QUEUE_VARIABLE, QueueMark
 from ari_app.calls.session import CallSession, SessionState
+from ari_app.calls.subscriptions import subscribe_endpoints
 from ari_app.clock import Clock
 from ari_app.stasis import AriClient, AriError, Bridge, Channel
 from ari_app.vcta import CallStatus, PolicyState, Topology, route_call
@@ -87,13 +88,11 @@ class Resynchroniser:
     async def run(self) -> None:
         service = self.service
         ari = service.ari
-        techs = sorted(
-            {p.endpoint.split("/", 1)[0] for p in service.topology.position_by_id.values()}
+        await subscribe_endpoints(
+            ari,
+            service.settings.app_name,
+            (p.endpoint for p in service.topology.position_by_id.values()),
         )
-        if techs:
-            await ari.applications.subscribe(
-                service.settings.app_name, [f"endpoint:{tech}" for tech in techs]
-            )
         await self._filter_events()
         await self._tell_dialplan_recording()
         endpoints, channels, bridges = await asyncio.gather(

@@ -19,7 +19,7 @@ import contextlib
 import heapq
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +32,7 @@ from ari_app.calls.journal import Journal, OpenCalls
 from ari_app.calls.modes import ModeChangeRecord, ModeRecorder
 from ari_app.calls.recovery import Resynchroniser
 from ari_app.calls.session import CallSession
+from ari_app.calls.subscriptions import subscribe_endpoints
 from ari_app.clock import Clock
 from ari_app.stasis import (
     AriClient,
@@ -292,6 +293,24 @@ class CallService:
             changed = True
         if changed:
             self.policy_changed()
+
+    async def watch_endpoints(self, endpoints: Sequence[str]) -> None:
+        """Subscribe to positions' endpoints added while running (a topology imported) and
+        take their state now: a phone already registered is online at once."""
+        try:
+            await subscribe_endpoints(self.ari, self.settings.app_name, endpoints)
+            found = await self.ari.endpoints.list()
+        except AriError as error:
+            log.warning(
+                "new positions' phones not watched yet: they are seen at the next"
+                " resynchronisation",
+                extra={"endpoints": len(endpoints), "error": str(error)},
+            )
+            return
+        added = set(endpoints)
+        for endpoint in found:
+            if endpoint.ref in added:
+                self.endpoint_changed(endpoint.ref, endpoint.state, list(endpoint.channel_ids))
 
     def engaged(self, channel_ids: list[str]) -> bool:
         """A position whose endpoint has a channel that is none of ours is on a call the
