@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import random
 from collections.abc import Awaitable, Callable
 from typing import TypeVar, get_args
 
@@ -35,6 +36,8 @@ from ari_app.stasis import (
     AriHttpError,
     Conflict,
     NotFound,
+    NotPermitted,
+    SlotTimeout,
 )
 
 log = logging.getLogger(__name__)
@@ -73,6 +76,7 @@ class Executor:
         self.caller_number = caller_number
         self._sink = sink
         self._deliver = deliver
+        self._jitter = random.Random(call_id)  # seeded by the call: a run can be replayed
         self._timers: dict[i.TimerKind, asyncio.TimerHandle] = {}
 
     async def run(self, commands: tuple[c.Command, ...]) -> list[i.Input]:
@@ -303,11 +307,17 @@ class Executor:
         return i.PlaybackChecked(playback_id, True)
 
     async def _steady(self, request: Callable[[], Awaitable[T]]) -> T:
-        """Send a request again when it got no answer (``RETRY_DELAYS_S``)."""
-        for delay in RETRY_DELAYS_S:
+        """Send a request again when it got no answer (``RETRY_DELAYS_S``, jittered so that
+        calls failing together do not retry together). A request that was never sent (this
+        instance may not command, or Asterisk's backlog kept it from its turn) is not sent
+        again: that would only add to the backlog."""
+        for base in RETRY_DELAYS_S:
             try:
                 return await request()
+            except (NotPermitted, SlotTimeout):
+                raise
             except AriConnectionError as error:
+                delay = base * self._jitter.uniform(0.5, 1.5)
                 log.warning(
                     "ARI request without answer; trying again",
                     extra={"call_id": self.call_id, "error": str(error), "in_s": delay},

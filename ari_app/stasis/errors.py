@@ -76,6 +76,12 @@ class AriTimeout(AriConnectionError):
     """No complete answer arrived within the request timeout."""
 
 
+class SlotTimeout(AriTimeout):
+    """The request was not sent: it waited too long for one of the requests Asterisk may
+    have at once (the client's limit under pressure: docs/ari-client.md). Sending it again
+    only adds to the backlog."""
+
+
 class UnexpectedResponse(AriError):
     """Asterisk answered with a success status but a body the operation does not return."""
 

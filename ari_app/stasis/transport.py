@@ -24,6 +24,7 @@ from ari_app.stasis.errors import (
     AriConnectionError,
     AriTimeout,
     NotPermitted,
+    SlotTimeout,
     UnexpectedResponse,
     error_for_status,
 )
@@ -153,7 +154,7 @@ class RestTransport:
         try:
             await gate.acquire(POOL_WAIT_S, urgent=operation.name in _RELEASING)
         except GateTimeout:
-            raise AriTimeout(
+            raise SlotTimeout(
                 f"not sent: Asterisk was too slow to take it within {POOL_WAIT_S:g} s"
                 f" ({gate.in_flight} requests in flight, {gate.waiting} waiting)",
                 method=operation.method,
