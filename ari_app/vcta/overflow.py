@@ -12,6 +12,10 @@
 - A call that has waited ``last_resort_after`` goes to the national backup unit when that unit
   has more free positions than its reserve and holds fewer overflow calls than its cap, oldest
   calls first, whatever the mutual-aid switches say (a caller waiting that long comes first).
+- The national backup unit is shared: the calls of one unit (by mutual aid or last resort) hold
+  at most half of its positions, rounded down, and leave a free position for each other unit
+  that needs one now (calls waiting, no free position, mutual aid out on) and holds no more
+  there.
 - A call that every available position of its unit has failed to take lately (they are all
   skipped for it: busy, no answer, refused) is not held there by positions that will not
   answer it: it may go to a neighbour by mutual aid, under the same conditions, even though
@@ -21,7 +25,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from ari_app.vcta.decisions import Move, MoveKind
@@ -83,15 +86,18 @@ class _Pass:
         self.state = state
         self.rules = rules
         self.backup = state.serving_unit_for(topology.backup_unit, "")
-        # The backup unit's positions, of which one sender may hold half by mutual aid.
-        self.backup_share = math.ceil(
+        # The backup unit's positions, of which the calls of one unit may hold half (rounded
+        # down: with three positions one unit holds one, so the others still find two).
+        self.backup_share = max(
+            1,
             sum(
                 len(topology.centre_by_id[m].positions)
                 for m in state.units[self.backup].members
                 if m in topology.centre_by_id
             )
-            / 2
+            // 2,
         )
+        self._pressed: tuple[str, ...] | None = None
         self.planned_from: dict[tuple[str, str], int] = {}
         self.units = state.units
         self.now = now
@@ -153,12 +159,42 @@ class _Pass:
         self.full.add(unit_id)
         return False
 
+    def held_from(self, origin: str) -> int:
+        """Overflow calls of unit ``origin`` at the backup unit, those planned included."""
+        key = (self.backup, origin)
+        return self.state.overflow_held_from(*key) + self.planned_from.get(key, 0)
+
+    def pressed(self) -> tuple[str, ...]:
+        """Units that may need the backup unit now: calls waiting, no free position, mutual
+        aid out on (computed once a pass, when the backup unit is first considered)."""
+        if self._pressed is None:
+            state = self.state
+            outgoing = state.layout.outgoing
+            self._pressed = tuple(
+                unit
+                for unit in state.layout.serving_units
+                if unit != self.backup
+                and outgoing[unit]
+                and 0 < state.queue_length(unit) >= state.available_count(unit)
+            )
+        return self._pressed
+
     def backup_open_to(self, call: LiveCall) -> bool:
-        """Whether the backup unit may take ``call`` by mutual aid: one sender holds at most
-        half its positions, so the others' calls still find room there."""
-        key = (self.backup, call.visited[0])
-        held = self.state.overflow_held_from(*key) + self.planned_from.get(key, 0)
-        return held < self.backup_share
+        """Whether the backup unit may take ``call`` without depriving the other units: the
+        calls of its unit hold fewer than the share of one unit, and a free position stays for
+        each other unit that needs one now and holds no more there."""
+        if not self.rules.share_backup:
+            return True
+        origin = call.visited[0]
+        held = self.held_from(origin)
+        if held >= self.backup_share:
+            return False
+        others = sum(
+            1
+            for unit in self.pressed()
+            if unit not in (origin, call.unit) and self.held_from(unit) <= held
+        )
+        return self.free(self.backup) - 1 >= others
 
     def plan(self, call: LiveCall, to_unit: str, kind: MoveKind, reason: str) -> None:
         self.moves.append(Move(call.call_id, call.unit, to_unit, kind, reason))
@@ -306,6 +342,8 @@ def _last_resort(topology: Topology, state: PolicyState, book: _Pass, now: float
     for call in candidates:
         if not book.has_room(backup):
             return
+        if not book.backup_open_to(call):
+            continue
         waited = now - call.arrived_at
         reason = (
             f"waited {waited:.0f} s, past the last resort limit of {threshold:.0f} s: "

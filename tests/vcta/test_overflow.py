@@ -408,3 +408,41 @@ def test_refused_call_stays_home_when_outgoing_mutual_aid_is_off() -> None:
     put_waiting(state, "c1", "sdis77", at=0.0)
     _refused_everywhere(state, "c1", "sdis77", 5.0)
     assert overflow_pass(state.topology, state, 6.0) == []
+
+
+def _storm_next_to_the_backup(backup_online: int, backup_positions: int) -> PolicyState:
+    """sdis77 (1 position, busy) with five calls waiting since 0 to 4 s, sdis51 (1 position,
+    busy), and the national backup unit with ``backup_online`` of its positions online."""
+    state = PolicyState(
+        topology(
+            centre("sdis77", 1, max_queue=10, max_wait=30),
+            centre("sdis51", 1, max_queue=5, max_wait=30),
+            centre("secours-national", backup_positions),
+            backup_unit="secours-national",
+        )
+    )
+    occupy_all(state, "sdis77")
+    occupy_all(state, "sdis51")
+    online(state, *(f"secours-national-op{i}" for i in range(1, backup_online + 1)))
+    for index in range(5):
+        put_waiting(state, f"c{index}", "sdis77", at=float(index))
+    return state
+
+
+def test_one_unit_holds_at_most_half_of_the_national_backup_whatever_brought_its_calls() -> None:
+    state = _storm_next_to_the_backup(backup_online=3, backup_positions=3)
+    moves = overflow_pass(state.topology, state, 60.0)
+    # Three positions: one unit's calls hold one (half, rounded down), so two stay for others.
+    assert [(m.call_id, m.kind) for m in moves] == [("c0", MoveKind.MUTUAL_AID)]
+    state.move_call(moves[0], 60.0)
+    # Past the last resort limit too, the other calls of sdis77 stay home.
+    assert overflow_pass(state.topology, state, 500.0) == []
+
+
+def test_the_national_backup_keeps_a_position_for_another_unit_that_needs_one_now() -> None:
+    state = _storm_next_to_the_backup(backup_online=2, backup_positions=6)
+    assert len(overflow_pass(state.topology, state, 60.0)) == 2
+    # sdis51 now has a caller waiting and no free position: one of the two stays for it.
+    put_waiting(state, "own", "sdis51", at=55.0)
+    moves = overflow_pass(state.topology, state, 60.0)
+    assert [m.call_id for m in moves] == ["c0"]
