@@ -13,9 +13,9 @@
   has more free positions than its reserve and holds fewer overflow calls than its cap, oldest
   calls first, whatever the mutual-aid switches say (a caller waiting that long comes first).
 - The national backup unit is shared: the calls of one unit (by mutual aid or last resort) hold
-  at most half of its positions, rounded down, and leave a free position for each other unit
-  that needs one now (calls waiting, no free position, mutual aid out on) and holds no more
-  there.
+  at most half of its positions, rounded down, while another unit may send calls there by
+  mutual aid, and leave a free position for each other unit that needs one now (calls waiting,
+  no free position, mutual aid out on) and holds no more there.
 - A call that every available position of its unit has failed to take lately (they are all
   skipped for it: busy, no answer, refused) is not held there by positions that will not
   answer it: it may go to a neighbour by mutual aid, under the same conditions, even though
@@ -98,6 +98,7 @@ class _Pass:
             // 2,
         )
         self._pressed: tuple[str, ...] | None = None
+        self._senders: frozenset[str] | None = None
         self.planned_from: dict[tuple[str, str], int] = {}
         self.units = state.units
         self.now = now
@@ -179,6 +180,19 @@ class _Pass:
             )
         return self._pressed
 
+    def others_may_send(self, origin: str, unit_id: str) -> bool:
+        """Whether a unit other than ``origin`` and ``unit_id`` may send calls to the backup
+        unit by mutual aid (its outgoing switch is on): if none may, the share of one unit
+        would only leave the backup's positions idle while callers wait."""
+        if self._senders is None:
+            outgoing = self.state.layout.outgoing
+            self._senders = frozenset(
+                unit
+                for unit in self.state.layout.serving_units
+                if unit != self.backup and outgoing[unit]
+            )
+        return bool(self._senders - {origin, unit_id})
+
     def backup_open_to(self, call: LiveCall) -> bool:
         """Whether the backup unit may take ``call`` without depriving the other units: the
         calls of its unit hold fewer than the share of one unit, and a free position stays for
@@ -187,7 +201,7 @@ class _Pass:
             return True
         origin = call.visited[0]
         held = self.held_from(origin)
-        if held >= self.backup_share:
+        if held >= self.backup_share and self.others_may_send(origin, call.unit):
             return False
         others = sum(
             1

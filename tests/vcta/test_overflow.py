@@ -446,3 +446,15 @@ def test_the_national_backup_keeps_a_position_for_another_unit_that_needs_one_no
     put_waiting(state, "own", "sdis51", at=55.0)
     moves = overflow_pass(state.topology, state, 60.0)
     assert [m.call_id for m in moves] == ["c0"]
+
+
+def test_with_nobody_else_sending_by_mutual_aid_the_last_resort_uses_the_whole_backup() -> None:
+    state = _storm_next_to_the_backup(backup_online=3, backup_positions=3)
+    for centre_id in ("sdis77", "sdis51"):
+        change = SetOutgoingMutualAid(centre_id, False)
+        state.apply_modes(change_modes(state.topology, state.modes, change).modes, 0.0)
+    moves = overflow_pass(state.topology, state, 500.0)
+    # Nobody else may send there by mutual aid: a share would only leave positions idle.
+    assert [(m.call_id, m.kind) for m in moves] == [
+        (f"c{index}", MoveKind.LAST_RESORT) for index in range(3)
+    ]

@@ -416,9 +416,6 @@ def test_last_resort_moves_exactly_the_calls_the_backup_has_room_for(
         (c for c in state.waiting_calls("sdis77") if now - c.arrived_at >= 120.0),
         key=lambda c: c.queue_key,
     )
-    # One unit's calls hold at most half of the backup unit's positions (rounded down, one at
-    # least), whatever brought them there.
-    share = max(1, backup_positions // 2)
-    room = max(0, min(min(online, backup_positions) - reserve, cap, share))
+    room = max(0, min(min(online, backup_positions) - reserve, cap))
     assert [m.call_id for m in moves] == [c.call_id for c in old_enough][:room]
     assert all(m.kind is MoveKind.LAST_RESORT for m in moves)
