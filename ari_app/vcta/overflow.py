@@ -99,6 +99,10 @@ class _Pass:
         )
         self._pressed: tuple[str, ...] | None = None
         self._senders: frozenset[str] | None = None
+        self.kept: dict[str, int] = {}
+        # Origins whose calls the backup unit may not take: planned moves only fill it more
+        # during a pass, so a closed origin stays closed.
+        self.backup_closed: set[str] = set()
         self.planned_from: dict[tuple[str, str], int] = {}
         self.units = state.units
         self.now = now
@@ -138,13 +142,18 @@ class _Pass:
         return f"{neighbour}: rank {rank} neighbour"
 
     def keep(self, unit_id: str) -> int:
-        """Free positions ``unit_id`` keeps for its own callers (its reserve at least)."""
-        state = self.state
-        return self.rules.keep_free(
-            self.units[unit_id].reserve,
-            state.own_load(unit_id, self.now),
-            state.own_calls(unit_id),
-        )
+        """Free positions ``unit_id`` keeps for its own callers (its reserve at least); its own
+        calls do not change during a pass, so it is worked out once."""
+        kept = self.kept.get(unit_id)
+        if kept is None:
+            state = self.state
+            kept = self.rules.keep_free(
+                self.units[unit_id].reserve,
+                state.own_load(unit_id, self.now),
+                state.own_calls(unit_id),
+            )
+            self.kept[unit_id] = kept
+        return kept
 
     def has_room(self, unit_id: str) -> bool:
         """Whether ``unit_id`` may take one more call: more free positions than it keeps for its
@@ -200,15 +209,20 @@ class _Pass:
         if not self.rules.share_backup:
             return True
         origin = call.visited[0]
-        held = self.held_from(origin)
-        if held >= self.backup_share and self.others_may_send(origin, call.unit):
+        if origin in self.backup_closed:
             return False
+        held = self.held_from(origin)
         others = sum(
             1
             for unit in self.pressed()
             if unit not in (origin, call.unit) and self.held_from(unit) <= held
         )
-        return self.free(self.backup) - 1 >= others
+        if (held >= self.backup_share and self.others_may_send(origin, call.unit)) or self.free(
+            self.backup
+        ) - 1 < others:
+            self.backup_closed.add(origin)
+            return False
+        return True
 
     def plan(self, call: LiveCall, to_unit: str, kind: MoveKind, reason: str) -> None:
         self.moves.append(Move(call.call_id, call.unit, to_unit, kind, reason))
