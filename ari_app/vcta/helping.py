@@ -52,13 +52,13 @@ class MutualAidRules:
     only); ``margin_z`` is the safety factor on the spread of the own demand;
     ``backup_after_neighbours`` lets a saturated unit send calls to the national backup unit
     when no neighbour has room (before, only the last resort did, after ``last_resort_after``);
-    ``share_backup`` keeps the national backup unit shared between the units that need it: one
-    unit's calls hold at most half of its positions (rounded down), whether mutual aid or the
-    last resort brought them, and leave a free position for each other unit that needs one now.
+    ``share_backup`` keeps the national backup unit shared between the units that need it: a
+    call leaves a free position there for each other unit that may need one now, and by mutual
+    aid one unit's calls hold at most half of its positions (rounded down).
     """
 
     spare_own_callers: bool = True
-    margin_z: float = 2.5
+    margin_z: float = 3.0
     backup_after_neighbours: bool = True
     share_backup: bool = True
 

@@ -12,10 +12,10 @@
 - A call that has waited ``last_resort_after`` goes to the national backup unit when that unit
   has more free positions than its reserve and holds fewer overflow calls than its cap, oldest
   calls first, whatever the mutual-aid switches say (a caller waiting that long comes first).
-- The national backup unit is shared: the calls of one unit (by mutual aid or last resort) hold
-  at most half of its positions, rounded down, while another unit may send calls there by
-  mutual aid, and leave a free position for each other unit that needs one now (calls waiting,
-  no free position, mutual aid out on) and holds no more there.
+- The national backup unit is shared: a call goes there only if it leaves a free position for
+  each other unit that may need one now (mutual aid out on, no free position, calls waiting or
+  every position on a call) and holds no more there; and by mutual aid the calls of one unit
+  hold at most half of its positions, rounded down, while another unit may send calls there.
 - A call that every available position of its unit has failed to take lately (they are all
   skipped for it: busy, no answer, refused) is not held there by positions that will not
   answer it: it may go to a neighbour by mutual aid, under the same conditions, even though
@@ -103,6 +103,7 @@ class _Pass:
         # Origins whose calls the backup unit may not take: planned moves only fill it more
         # during a pass, so a closed origin stays closed.
         self.backup_closed: set[str] = set()
+        self.last_resort_closed: set[str] = set()
         self.planned_from: dict[tuple[str, str], int] = {}
         self.units = state.units
         self.now = now
@@ -175,8 +176,9 @@ class _Pass:
         return self.state.overflow_held_from(*key) + self.planned_from.get(key, 0)
 
     def pressed(self) -> tuple[str, ...]:
-        """Units that may need the backup unit now: calls waiting, no free position, mutual
-        aid out on (computed once a pass, when the backup unit is first considered)."""
+        """Units that may need the backup unit at any moment: mutual aid out on, no free
+        position, and calls waiting or every online position taken by a call (computed once
+        a pass, when the backup unit is first considered)."""
         if self._pressed is None:
             state = self.state
             outgoing = state.layout.outgoing
@@ -185,7 +187,8 @@ class _Pass:
                 for unit in state.layout.serving_units
                 if unit != self.backup
                 and outgoing[unit]
-                and 0 < state.queue_length(unit) >= state.available_count(unit)
+                and state.available_count(unit) <= state.queue_length(unit)
+                and (state.queue_length(unit) > 0 or state.own_calls(unit) > 0)
             )
         return self._pressed
 
@@ -202,14 +205,16 @@ class _Pass:
             )
         return bool(self._senders - {origin, unit_id})
 
-    def backup_open_to(self, call: LiveCall) -> bool:
-        """Whether the backup unit may take ``call`` without depriving the other units: the
-        calls of its unit hold fewer than the share of one unit, and a free position stays for
-        each other unit that needs one now and holds no more there."""
+    def backup_open_to(self, call: LiveCall, *, last_resort: bool = False) -> bool:
+        """Whether the backup unit may take ``call`` without depriving the other units: a free
+        position stays for each other unit that may need one now and holds no more there, and
+        by mutual aid the calls of one unit hold fewer than its share (a caller past the last
+        resort limit has waited long enough to take what no other unit needs now)."""
         if not self.rules.share_backup:
             return True
         origin = call.visited[0]
-        if origin in self.backup_closed:
+        closed = self.last_resort_closed if last_resort else self.backup_closed
+        if origin in closed:
             return False
         held = self.held_from(origin)
         others = sum(
@@ -217,10 +222,13 @@ class _Pass:
             for unit in self.pressed()
             if unit not in (origin, call.unit) and self.held_from(unit) <= held
         )
-        if (held >= self.backup_share and self.others_may_send(origin, call.unit)) or self.free(
-            self.backup
-        ) - 1 < others:
-            self.backup_closed.add(origin)
+        over_share = (
+            not last_resort
+            and held >= self.backup_share
+            and self.others_may_send(origin, call.unit)
+        )
+        if over_share or self.free(self.backup) - 1 < others:
+            closed.add(origin)
             return False
         return True
 
@@ -370,7 +378,7 @@ def _last_resort(topology: Topology, state: PolicyState, book: _Pass, now: float
     for call in candidates:
         if not book.has_room(backup):
             return
-        if not book.backup_open_to(call):
+        if not book.backup_open_to(call, last_resort=True):
             continue
         waited = now - call.arrived_at
         reason = (

@@ -31,11 +31,11 @@ def _reaches(load: float, calls_now: int, level: int) -> float:
 
 
 def test_a_quiet_helper_lends_a_position_a_steady_one_keeps() -> None:
-    # Seven positions at 3.5 Erlangs: with no call of its own in progress it may lend one;
-    # with one in progress, or three, it lends none.
-    assert SPARE_HELPERS.keep_free(1, 3.5, 0) == 6  # 7 free: one to lend
-    assert SPARE_HELPERS.keep_free(1, 3.5, 1) == 6  # 6 free: none
-    assert SPARE_HELPERS.keep_free(1, 3.5, 3) == 5  # 4 free: none
+    # Ten positions at 5 Erlangs: with no call of its own in progress it may lend one; with
+    # one in progress, or five, it lends none.
+    assert SPARE_HELPERS.keep_free(1, 5.0, 0) == 9  # 10 free: one to lend
+    assert SPARE_HELPERS.keep_free(1, 5.0, 1) == 9  # 9 free: none
+    assert SPARE_HELPERS.keep_free(1, 5.0, 5) == 7  # 5 free: none
 
 
 def test_the_margin_never_falls_below_the_reserve_and_the_old_rules_keep_only_that() -> None:
@@ -46,7 +46,7 @@ def test_the_margin_never_falls_below_the_reserve_and_the_old_rules_keep_only_th
 def test_the_peak_is_never_below_the_calls_in_progress_now() -> None:
     # Without margin and with fewer calls usually than now, the count can only fall.
     assert own_demand_peak(3.0, 12, 0.0) == 12.0
-    assert own_demand_peak(3.0, 12, 2.5) > 12.0
+    assert own_demand_peak(3.0, 12, 3.0) > 12.0
 
 
 @pytest.mark.parametrize(
@@ -58,10 +58,10 @@ def test_a_lent_position_is_rarely_needed_by_the_helpers_own_callers(
 ) -> None:
     """Whenever the rule lets a unit lend a position (more free than it keeps), its own calls,
     started from those in progress, need that position within one handling time with a
-    probability of at most 4 %."""
+    probability of at most 1 %."""
     for calls_now in range(positions):
         free = positions - calls_now
         keep = SPARE_HELPERS.keep_free(0, load, calls_now)
         if free > keep:
             # After lending one, ``free - 1`` positions are left for its own new calls.
-            assert _reaches(load, calls_now, calls_now + free) <= 0.04, calls_now
+            assert _reaches(load, calls_now, calls_now + free) <= 0.01, calls_now
