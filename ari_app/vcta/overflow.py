@@ -217,19 +217,20 @@ class _Pass:
         if origin in closed:
             return False
         held = self.held_from(origin)
-        others = sum(
-            1
-            for unit in self.pressed()
-            if unit not in (origin, call.unit) and self.held_from(unit) <= held
-        )
-        over_share = (
+        if (
             not last_resort
             and held >= self.backup_share
             and self.others_may_send(origin, call.unit)
-        )
-        if over_share or self.free(self.backup) - 1 < others:
+        ):
             closed.add(origin)
             return False
+        spare = self.free(self.backup) - 1  # positions left once this call is there
+        for unit in self.pressed():
+            if unit not in (origin, call.unit) and self.held_from(unit) <= held:
+                spare -= 1
+                if spare < 0:  # an other unit in need would find none
+                    closed.add(origin)
+                    return False
         return True
 
     def plan(self, call: LiveCall, to_unit: str, kind: MoveKind, reason: str) -> None:
@@ -266,17 +267,24 @@ def _mutual_aid_from(state: PolicyState, book: _Pass, unit_id: str, now: float) 
     available = state.available_count(unit_id)
     remaining = state.queue_length(unit_id)
     oldest_kept: float | None = None
+    # Once a call that never left this unit finds no neighbour, none of the later ones will:
+    # rooms only fill during a pass and they have all waited at the same units (this one).
+    home_calls_refused = False
     for call in state.waiting_calls(unit_id):
         oldest = call.arrived_at if oldest_kept is None else oldest_kept
         free = available - remaining
         if not _is_saturated(free, remaining, now - oldest, unit.max_queue, unit.max_wait):
             return
+        never_moved = len(call.visited) == 1
+        if never_moved and home_calls_refused:
+            continue
         neighbour, rank, any_room = _best_neighbour(book, ranks, call)
         if neighbour is None:
             if not any_room:
                 return  # no neighbour can take any call: the others stay too
             if oldest_kept is None:
                 oldest_kept = call.arrived_at
+            home_calls_refused = home_calls_refused or never_moved
             continue
         status = _saturation(max(free, 0), remaining, now - oldest, unit.max_queue, unit.max_wait)
         neighbour_unit = book.units[neighbour]
