@@ -12,6 +12,10 @@
 - A call that has waited ``last_resort_after`` goes to the national backup unit when that unit
   has more free positions than its reserve and holds fewer overflow calls than its cap, oldest
   calls first, whatever the mutual-aid switches say (a caller waiting that long comes first).
+- The national backup unit is shared: a call goes there only if it leaves a free position for
+  each other unit that may need one now (mutual aid out on, no free position, calls waiting or
+  every position on a call) and holds no more there; and by mutual aid the calls of one unit
+  hold at most half of its positions, rounded down, while another unit may send calls there.
 - A call that every available position of its unit has failed to take lately (they are all
   skipped for it: busy, no answer, refused) is not held there by positions that will not
   answer it: it may go to a neighbour by mutual aid, under the same conditions, even though
@@ -21,7 +25,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from ari_app.vcta.decisions import Move, MoveKind
@@ -83,15 +86,24 @@ class _Pass:
         self.state = state
         self.rules = rules
         self.backup = state.serving_unit_for(topology.backup_unit, "")
-        # The backup unit's positions, of which one sender may hold half by mutual aid.
-        self.backup_share = math.ceil(
+        # The backup unit's positions, of which the calls of one unit may hold half (rounded
+        # down: with three positions one unit holds one, so the others still find two).
+        self.backup_share = max(
+            1,
             sum(
                 len(topology.centre_by_id[m].positions)
                 for m in state.units[self.backup].members
                 if m in topology.centre_by_id
             )
-            / 2
+            // 2,
         )
+        self._pressed: tuple[str, ...] | None = None
+        self._senders: frozenset[str] | None = None
+        self.kept: dict[str, int] = {}
+        # Origins whose calls the backup unit may not take: planned moves only fill it more
+        # during a pass, so a closed origin stays closed.
+        self.backup_closed: set[str] = set()
+        self.last_resort_closed: set[str] = set()
         self.planned_from: dict[tuple[str, str], int] = {}
         self.units = state.units
         self.now = now
@@ -131,13 +143,18 @@ class _Pass:
         return f"{neighbour}: rank {rank} neighbour"
 
     def keep(self, unit_id: str) -> int:
-        """Free positions ``unit_id`` keeps for its own callers (its reserve at least)."""
-        state = self.state
-        return self.rules.keep_free(
-            self.units[unit_id].reserve,
-            state.own_load(unit_id, self.now),
-            state.own_calls(unit_id),
-        )
+        """Free positions ``unit_id`` keeps for its own callers (its reserve at least); its own
+        calls do not change during a pass, so it is worked out once."""
+        kept = self.kept.get(unit_id)
+        if kept is None:
+            state = self.state
+            kept = self.rules.keep_free(
+                self.units[unit_id].reserve,
+                state.own_load(unit_id, self.now),
+                state.own_calls(unit_id),
+            )
+            self.kept[unit_id] = kept
+        return kept
 
     def has_room(self, unit_id: str) -> bool:
         """Whether ``unit_id`` may take one more call: more free positions than it keeps for its
@@ -153,12 +170,68 @@ class _Pass:
         self.full.add(unit_id)
         return False
 
-    def backup_open_to(self, call: LiveCall) -> bool:
-        """Whether the backup unit may take ``call`` by mutual aid: one sender holds at most
-        half its positions, so the others' calls still find room there."""
-        key = (self.backup, call.visited[0])
-        held = self.state.overflow_held_from(*key) + self.planned_from.get(key, 0)
-        return held < self.backup_share
+    def held_from(self, origin: str) -> int:
+        """Overflow calls of unit ``origin`` at the backup unit, those planned included."""
+        key = (self.backup, origin)
+        return self.state.overflow_held_from(*key) + self.planned_from.get(key, 0)
+
+    def pressed(self) -> tuple[str, ...]:
+        """Units that may need the backup unit at any moment: mutual aid out on, no free
+        position, and calls waiting or every online position taken by a call (computed once
+        a pass, when the backup unit is first considered)."""
+        if self._pressed is None:
+            state = self.state
+            outgoing = state.layout.outgoing
+            self._pressed = tuple(
+                unit
+                for unit in state.layout.serving_units
+                if unit != self.backup
+                and outgoing[unit]
+                and state.available_count(unit) <= state.queue_length(unit)
+                and (state.queue_length(unit) > 0 or state.own_calls(unit) > 0)
+            )
+        return self._pressed
+
+    def others_may_send(self, origin: str, unit_id: str) -> bool:
+        """Whether a unit other than ``origin`` and ``unit_id`` may send calls to the backup
+        unit by mutual aid (its outgoing switch is on): if none may, the share of one unit
+        would only leave the backup's positions idle while callers wait."""
+        if self._senders is None:
+            outgoing = self.state.layout.outgoing
+            self._senders = frozenset(
+                unit
+                for unit in self.state.layout.serving_units
+                if unit != self.backup and outgoing[unit]
+            )
+        return bool(self._senders - {origin, unit_id})
+
+    def backup_open_to(self, call: LiveCall, *, last_resort: bool = False) -> bool:
+        """Whether the backup unit may take ``call`` without depriving the other units: a free
+        position stays for each other unit that may need one now and holds no more there, and
+        by mutual aid the calls of one unit hold fewer than its share (a caller past the last
+        resort limit has waited long enough to take what no other unit needs now)."""
+        if not self.rules.share_backup:
+            return True
+        origin = call.visited[0]
+        closed = self.last_resort_closed if last_resort else self.backup_closed
+        if origin in closed:
+            return False
+        held = self.held_from(origin)
+        if (
+            not last_resort
+            and held >= self.backup_share
+            and self.others_may_send(origin, call.unit)
+        ):
+            closed.add(origin)
+            return False
+        spare = self.free(self.backup) - 1  # positions left once this call is there
+        for unit in self.pressed():
+            if unit not in (origin, call.unit) and self.held_from(unit) <= held:
+                spare -= 1
+                if spare < 0:  # an other unit in need would find none
+                    closed.add(origin)
+                    return False
+        return True
 
     def plan(self, call: LiveCall, to_unit: str, kind: MoveKind, reason: str) -> None:
         self.moves.append(Move(call.call_id, call.unit, to_unit, kind, reason))
@@ -194,17 +267,24 @@ def _mutual_aid_from(state: PolicyState, book: _Pass, unit_id: str, now: float) 
     available = state.available_count(unit_id)
     remaining = state.queue_length(unit_id)
     oldest_kept: float | None = None
+    # Once a call that never left this unit finds no neighbour, none of the later ones will:
+    # rooms only fill during a pass and they have all waited at the same units (this one).
+    home_calls_refused = False
     for call in state.waiting_calls(unit_id):
         oldest = call.arrived_at if oldest_kept is None else oldest_kept
         free = available - remaining
         if not _is_saturated(free, remaining, now - oldest, unit.max_queue, unit.max_wait):
             return
+        never_moved = len(call.visited) == 1
+        if never_moved and home_calls_refused:
+            continue
         neighbour, rank, any_room = _best_neighbour(book, ranks, call)
         if neighbour is None:
             if not any_room:
                 return  # no neighbour can take any call: the others stay too
             if oldest_kept is None:
                 oldest_kept = call.arrived_at
+            home_calls_refused = home_calls_refused or never_moved
             continue
         status = _saturation(max(free, 0), remaining, now - oldest, unit.max_queue, unit.max_wait)
         neighbour_unit = book.units[neighbour]
@@ -306,6 +386,8 @@ def _last_resort(topology: Topology, state: PolicyState, book: _Pass, now: float
     for call in candidates:
         if not book.has_room(backup):
             return
+        if not book.backup_open_to(call, last_resort=True):
+            continue
         waited = now - call.arrived_at
         reason = (
             f"waited {waited:.0f} s, past the last resort limit of {threshold:.0f} s: "

@@ -408,3 +408,65 @@ def test_refused_call_stays_home_when_outgoing_mutual_aid_is_off() -> None:
     put_waiting(state, "c1", "sdis77", at=0.0)
     _refused_everywhere(state, "c1", "sdis77", 5.0)
     assert overflow_pass(state.topology, state, 6.0) == []
+
+
+def _storm_next_to_the_backup(
+    backup_online: int, backup_positions: int, *, sdis51_busy: bool = True
+) -> PolicyState:
+    """sdis77 (1 position, busy) with five calls waiting since 0 to 4 s, sdis51 (1 position,
+    on a call unless told), and the national backup unit with ``backup_online`` of its
+    positions online."""
+    state = PolicyState(
+        topology(
+            centre("sdis77", 1, max_queue=10, max_wait=30),
+            centre("sdis51", 1, max_queue=5, max_wait=30),
+            centre("secours-national", backup_positions),
+            backup_unit="secours-national",
+        )
+    )
+    occupy_all(state, "sdis77")
+    if sdis51_busy:
+        occupy_all(state, "sdis51")
+    else:
+        online(state, "sdis51-op1")
+    online(state, *(f"secours-national-op{i}" for i in range(1, backup_online + 1)))
+    for index in range(5):
+        put_waiting(state, f"c{index}", "sdis77", at=float(index))
+    return state
+
+
+def test_by_mutual_aid_one_unit_holds_at_most_half_of_the_national_backup() -> None:
+    state = _storm_next_to_the_backup(backup_online=3, backup_positions=3, sdis51_busy=False)
+    moves = overflow_pass(state.topology, state, 60.0)
+    # Three positions: one unit's calls hold one (half, rounded down), so two stay for others.
+    assert [(m.call_id, m.kind) for m in moves] == [("c0", MoveKind.MUTUAL_AID)]
+    state.move_call(moves[0], 60.0)
+    assert overflow_pass(state.topology, state, 61.0) == []
+    # Callers past the last resort limit take what no other unit needs now.
+    moves = overflow_pass(state.topology, state, 500.0)
+    assert [(m.call_id, m.kind) for m in moves] == [
+        ("c1", MoveKind.LAST_RESORT),
+        ("c2", MoveKind.LAST_RESORT),
+    ]
+
+
+def test_the_national_backup_keeps_a_position_for_another_unit_that_may_need_one_now() -> None:
+    quiet = _storm_next_to_the_backup(backup_online=2, backup_positions=6, sdis51_busy=False)
+    assert len(overflow_pass(quiet.topology, quiet, 60.0)) == 2
+    # sdis51's only position is on a call: one of the two stays for it, by mutual aid and
+    # by the last resort alike.
+    busy = _storm_next_to_the_backup(backup_online=2, backup_positions=6)
+    assert [m.call_id for m in overflow_pass(busy.topology, busy, 60.0)] == ["c0"]
+    assert [m.call_id for m in overflow_pass(busy.topology, busy, 500.0)] == ["c0"]
+
+
+def test_with_nobody_else_sending_by_mutual_aid_the_last_resort_uses_the_whole_backup() -> None:
+    state = _storm_next_to_the_backup(backup_online=3, backup_positions=3)
+    for centre_id in ("sdis77", "sdis51"):
+        change = SetOutgoingMutualAid(centre_id, False)
+        state.apply_modes(change_modes(state.topology, state.modes, change).modes, 0.0)
+    moves = overflow_pass(state.topology, state, 500.0)
+    # Nobody else may send there by mutual aid: nothing is kept for anyone.
+    assert [(m.call_id, m.kind) for m in moves] == [
+        (f"c{index}", MoveKind.LAST_RESORT) for index in range(3)
+    ]
