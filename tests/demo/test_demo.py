@@ -53,7 +53,11 @@ async def test_surge_is_absorbed_by_neighbours_and_no_call_is_lost() -> None:
     assert total["answered"] > 0.8 * total["calls"]
     surge = report["centres"]["sdis77"]
     assert surge["overflowed_out"] > 0
-    taken_by_neighbours = sum(f["overflowed_in"] for f in others(report, "sdis77"))
+    # Answered elsewhere for sdis77 (other centres may send overflow of their own meanwhile,
+    # so their "overflowed_in" counts more than sdis77's calls).
+    taken_by_neighbours = sum(
+        helper["for"].get("sdis77", 0) for helper in report["helped"].values()
+    )
     assert taken_by_neighbours > 0
     assert taken_by_neighbours <= surge["overflowed_out"]
     for figures in [*report["centres"].values(), total]:
