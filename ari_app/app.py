@@ -28,6 +28,7 @@ import logging
 import signal
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -291,13 +292,19 @@ async def _serve(
     )
 
     if leadership is not None:
+        stored = StoredView(topology, applied, modes)
+
+        async def read_back() -> tuple[Topology, Modes]:
+            await stored.refresh(pool, recorder)
+            return stored.topology, stored.modes
+
         taken = await _stand_by(
             leadership,
             calls,
             stop,
             supervisor,
             stack=stack,
-            read_back=lambda: stored_topology_and_modes(pool, settings, recorder),
+            read_back=read_back,
             api_url=served_url,
         )
         if taken is None:
@@ -306,8 +313,8 @@ async def _serve(
             return
         # The active instance before this one may have changed the topology and the modes.
         with contextlib.suppress(StoreError):
-            topology, modes = await stored_topology_and_modes(pool, settings, recorder)
-            applied = await _applied_digest(pool)
+            await stored.refresh(pool, recorder)
+        topology, applied, modes = stored.topology, stored.digest, stored.modes
 
     service = await stack.enter_async_context(
         call_handling(
@@ -458,21 +465,29 @@ async def refuse_beside_an_active_instance(dsn: str, instance: str) -> None:
         )
 
 
-async def stored_topology_and_modes(
-    pool: AsyncConnectionPool, settings: Settings, recorder: StoreModeRecorder
-) -> tuple[Topology, Modes]:
-    """The topology and modes in force as PostgreSQL has them now (raises StoreError)."""
-    try:
-        topology, _ = await choose_topology(pool, True, settings.topology_path)
-        return topology, await starting_modes(pool, True, topology, recorder)
-    except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as error:
-        raise DatabaseUnreachable(str(error)) from None
+@dataclass
+class StoredView:
+    """A standby's view of what PostgreSQL has: the topology (with its digest, None for the
+    file's) and the modes in force. ``refresh`` reads the topology again only when another
+    one was imported, and says nothing in the log: a standby refreshes every few seconds."""
 
+    topology: Topology
+    digest: str | None
+    modes: Modes
 
-async def _applied_digest(pool: AsyncConnectionPool) -> str | None:
-    async with pool.connection() as conn:
-        source = await topology_source(conn)
-    return source.digest if source is not None else None
+    async def refresh(self, pool: AsyncConnectionPool, recorder: StoreModeRecorder) -> None:
+        """Read the modes, and the topology if its digest changed (raises StoreError)."""
+        try:
+            async with pool.connection() as conn:
+                source = await topology_source(conn)
+                digest = source.digest if source is not None else None
+                topology = self.topology
+                if digest is not None and digest != self.digest:
+                    topology = await read_topology(conn) or topology
+            modes = await starting_modes(pool, True, topology, recorder)
+        except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as error:
+            raise DatabaseUnreachable(str(error)) from None
+        self.topology, self.digest, self.modes = topology, digest, modes
 
 
 async def _stand_by(

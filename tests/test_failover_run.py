@@ -20,9 +20,8 @@ import aiohttp
 import pytest
 
 from ari_app.sim import Answer, Emulator
-from ari_app.vcta import load_topology
 from tests.ari_proxy import AriProxy, ari_proxy
-from tests.test_run import EXAMPLE, PASSWORD, USER, application, cli, environment, free_port
+from tests.test_run import EXAMPLE, application, cli, emulator, environment, free_port
 from tests.waiting import wait_until
 
 TAKE_OVER_S = 5.0  # what the instances promise (docs/failover.md)
@@ -30,17 +29,9 @@ TAKE_OVER_S = 5.0  # what the instances promise (docs/failover.md)
 pytestmark = pytest.mark.timeout(120)
 
 
-@contextlib.asynccontextmanager
-async def long_calls() -> AsyncIterator[Emulator]:
+def long_calls() -> contextlib.AbstractAsyncContextManager[Emulator]:
     """The emulator with every position answering at once and talking a minute."""
-    emu = Emulator(users={USER: PASSWORD}, app="vcta")
-    for position in load_topology(EXAMPLE).position_by_id.values():
-        emu.add_endpoint(position.endpoint.split("/", 1)[1], script=Answer(0.1, talk_s=60))
-    await emu.start()
-    try:
-        yield emu
-    finally:
-        await emu.stop()
+    return emulator(Answer(0.1, talk_s=60))
 
 
 def lease_env(base: dict[str, str], name: str, port: int, tmp_path: Path) -> dict[str, str]:
@@ -116,10 +107,24 @@ async def test_the_standby_names_the_active_instance_and_refuses_changes(
                 assert body["error_id"] == "not_active"
                 assert "paris is the active instance" in body["message"]
                 assert refused.headers["X-Ari-App-Active"] == f"http://127.0.0.1:{paris_port}"
-            # Reads are answered by the standby: the centres and their modes.
-            async with session.get(f"http://127.0.0.1:{lyon_port}/api/v1/units") as units:
-                assert units.status == 200
-                assert any(u["id"] == "sdis77" for u in (await units.json())["units"])
+            # Reads are answered by the standby: the centres and the modes in force, as the
+            # active instance changes them (read again every few seconds).
+            async with session.put(
+                f"http://127.0.0.1:{paris_port}/api/v1/centres/sdis77/diversion",
+                json={"to": "sdis91", "reason": "evacuation"},
+            ) as accepted:
+                assert accepted.status == 200, await accepted.text()
+
+            async def diverted_on_lyon() -> bool:
+                async with session.get(f"http://127.0.0.1:{lyon_port}/api/v1/units") as units:
+                    assert units.status == 200
+                    return any(
+                        m["centre"] == "sdis77" and m["diverted_to"] == "sdis91"
+                        for u in (await units.json())["units"]
+                        for m in u["modes"]
+                    )
+
+            await wait_until(diverted_on_lyon, within=15, what="the diversion seen by lyon")
             async with session.get(f"http://127.0.0.1:{lyon_port}/metrics") as metrics:
                 text = await metrics.text()
                 assert 'ari_app_role{role="standby"} 1.0' in text

@@ -47,10 +47,14 @@ def cli(env: dict[str, str], *argv: str) -> str:
 
 
 @contextlib.asynccontextmanager
-async def emulator() -> AsyncIterator[Emulator]:
+async def emulator(script: Answer | None = None) -> AsyncIterator[Emulator]:
+    """The emulator with every position of the example answering as ``script`` says (by
+    default at once, for half a second)."""
     emu = Emulator(users={USER: PASSWORD}, app="vcta")
     for position in load_topology(EXAMPLE).position_by_id.values():
-        emu.add_endpoint(position.endpoint.split("/", 1)[1], script=Answer(0.2, talk_s=0.5))
+        emu.add_endpoint(
+            position.endpoint.split("/", 1)[1], script=script or Answer(0.2, talk_s=0.5)
+        )
     await emu.start()
     try:
         yield emu
