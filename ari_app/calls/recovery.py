@@ -47,17 +47,21 @@ endpoint-subscribed application otherwise gets every event of every phone's chan
 
 
 class ResyncHost(Protocol):
-    """The call service, as the resynchronisation sees it."""
+    """One Asterisk node of the call service, as the resynchronisation sees it."""
 
     ari: AriClient
     names: CallNames
     settings: CallSettings
-    topology: Topology
-    policy: PolicyState
     journal: Journal
     clock: Clock
     open_calls: OpenCalls | None
     dialplan: DialplanSweep
+
+    @property
+    def topology(self) -> Topology: ...
+
+    @property
+    def policy(self) -> PolicyState: ...
 
     @property
     def sessions(self) -> Mapping[str, CallSession]: ...
@@ -73,6 +77,15 @@ class ResyncHost(Protocol):
     ) -> CallSession: ...
 
     def engaged(self, channel_ids: list[str]) -> bool: ...
+
+    def endpoint_changed(
+        self,
+        endpoint: str,
+        state: str | None,
+        channel_ids: list[str] | None = None,
+        *,
+        quiet: bool = False,
+    ) -> None: ...
 
     def spawn(self, coroutine: Coroutine[Any, Any, None], *, name: str) -> None: ...
 
@@ -98,17 +111,12 @@ class Resynchroniser:
         endpoints, channels, bridges = await asyncio.gather(
             ari.endpoints.list(), ari.channels.list(), ari.bridges.list()
         )
-        now = service.clock.now()
         for endpoint in endpoints:
-            position = service.topology.position_by_endpoint.get(endpoint.ref)
-            if position is None:
-                continue
-            if endpoint.state == "online":
-                service.policy.position_online(position.id, now)
-            else:
-                service.policy.position_offline(position.id, now)
-            # Talking on a call we do not own (dialplan fallback while we were away): busy.
-            service.policy.position_engaged(position.id, service.engaged(endpoint.channel_ids), now)
+            # Registered or not, and talking on a call we do not own (dialplan fallback while
+            # we were away): busy. Merged with what the other nodes say of the same phone.
+            service.endpoint_changed(
+                endpoint.ref, endpoint.state or "offline", list(endpoint.channel_ids), quiet=True
+            )
         live = {channel.id: channel for channel in channels}
         bridge_of: dict[str, Bridge] = {}
         for bridge in bridges:
