@@ -153,6 +153,7 @@ class AsteriskNode:
     host: str = "127.0.0.1"
     ari_password: str = ARI_PASSWORD
     position_password: str = POSITION_PASSWORD
+    system_name: str = ""  # asterisk.conf's systemname, prefixed to channel ids
 
     @property
     def ari_url(self) -> str:
@@ -237,6 +238,15 @@ class AsteriskNode:
         await asyncio.to_thread(self.docker().restart, timeout=10)
         await self.wait_ready()
 
+    async def kill(self) -> None:
+        """The node lost at once, as with its host or datacentre: no BYE, no last event."""
+        await asyncio.to_thread(self.docker().kill)
+
+    async def start(self) -> None:
+        """A killed node started again: none of its calls are left."""
+        await asyncio.to_thread(self.docker().start)
+        await self.wait_ready()
+
 
 @dataclass
 class SdkContainer:
@@ -268,14 +278,16 @@ def container_env(node: AsteriskNode) -> dict[str, str]:
         "RTP_START": str(node.rtp_start),
         "RTP_END": str(node.rtp_end),
         "CARRIER": " ".join(f"127.0.0.1:{port}" for port in node.carrier_ports),
+        **({"SYSTEM_NAME": node.system_name} if node.system_name else {}),
     }
 
 
 @contextlib.contextmanager
-def start_asterisk(tag: str, carriers: int = 4) -> Iterator[AsteriskNode]:
+def start_asterisk(tag: str, carriers: int = 4, system_name: str = "") -> Iterator[AsteriskNode]:
     from testcontainers.core.container import DockerContainer  # noqa: PLC0415
 
     node = _free_node(carriers)
+    node.system_name = system_name
     container = DockerContainer(tag).with_kwargs(network_mode="host")
     for name, value in container_env(node).items():
         container = container.with_env(name, value)
@@ -502,6 +514,19 @@ class SipPeers:
             ]
         )
         return position
+
+    async def register_also(self, name: str, *others: SipPeers) -> None:
+        """Register the running position ``name`` to the nodes of ``others`` too (each phone
+        of a two-node platform registers to both). The REGISTER goes out from the phone's
+        own port, so its sipp is stopped for it and started again (its calls are dropped)."""
+        position = self.positions[name]
+        argv = position.uas.argv if position.uas is not None else None
+        if position.uas is not None:
+            position.uas.stop()
+        for peers in others:
+            await peers.register(name, position.port)
+        if argv is not None:
+            position.uas = self._spawn(argv[1 : argv.index("-nostdin")])
 
     async def unregister(self, name: str) -> None:
         position = self.positions[name]
