@@ -98,14 +98,22 @@ def free_port(kind: int = socket.SOCK_STREAM) -> int:
         return int(sock.getsockname()[1])
 
 
+# UDP ports handed out already: a carrier's source port or an RTP range is bound only once a
+# call uses it, so "free now" alone could give it again to a phone or another node.
+_HANDED_OUT: set[int] = set()
+
+
 def free_udp_ports(count: int) -> list[int]:
     """``count`` UDP ports free now (each also free for TCP, for SIP over either)."""
     ports: set[int] = set()
     while len(ports) < count:
         port = free_port(socket.SOCK_DGRAM)
+        if port in _HANDED_OUT:
+            continue
         with contextlib.suppress(OSError), socket.socket() as tcp:
             tcp.bind(("127.0.0.1", port))
             ports.add(port)
+    _HANDED_OUT.update(ports)
     return sorted(ports)
 
 
@@ -113,6 +121,8 @@ def free_udp_block(size: int) -> int:
     """The first port of ``size`` consecutive UDP ports free now (for RTP)."""
     for _ in range(200):
         start = random.randrange(20000, 60000 - size, 2)
+        if not _HANDED_OUT.isdisjoint(range(start, start + size)):
+            continue
         try:
             with contextlib.ExitStack() as stack:
                 for port in range(start, start + size):
@@ -120,6 +130,7 @@ def free_udp_block(size: int) -> int:
                     sock.bind(("127.0.0.1", port))
         except OSError:
             continue
+        _HANDED_OUT.update(range(start, start + size))
         return start
     raise RuntimeError(f"no block of {size} free UDP ports")
 

@@ -6,6 +6,7 @@ reconciled (docs/two-datacentres.md states the times these tests measure)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -255,3 +256,54 @@ async def test_a_node_killed_under_calls_the_other_goes_on_and_the_node_back_is_
         assert node_of_rows(p.dsn, back) == {"paris"}
         for call_id in lost:  # the node back added nothing to the lost calls' records
             assert ended_once(p.dsn, call_id) is not None
+
+
+async def test_a_node_cut_off_is_counted_down_and_its_calls_still_there_are_taken_back(
+    two_asterisks: tuple[AsteriskNode, AsteriskNode], database: str, tmp_path: Path
+) -> None:
+    """A node frozen (as when the link to its datacentre is cut): the stream's pings notice,
+    the node is counted down and its calls ended; back, the callers still there are taken
+    back where they were."""
+    async with platform(two_asterisks, database, tmp_path) as p:
+        await p.position("sdis77-op1")
+        talking_on_lyon = await p.call("lyon", "0611000201")
+        await eventually(partial(talking, p.lyon, talking_on_lyon), within=20, what="lyon's")
+        waiting_on_paris = await p.call("paris", "0611000202")
+        await eventually(
+            partial(in_holding_bridge, p.paris, waiting_on_paris), what="a caller waiting"
+        )
+        container = p.paris.docker()
+        await asyncio.to_thread(container.pause)
+        cut_at = time.monotonic()
+        try:
+            await eventually(
+                lambda: nodes_are(p.app, paris="down", lyon="up"),
+                within=NODE_DOWN_AFTER_S + 10,
+                what="paris counted down",
+            )
+            measured("node cut off -> counted down (/readyz)", cut_at)
+            rows = await eventually(
+                partial(ended_once, p.dsn, waiting_on_paris), within=5, what="its end journaled"
+            )
+            assert rows[-1]["outcome"] == "lost"
+            assert await talking(p.lyon, talking_on_lyon), "lyon's conversation goes on"
+        finally:
+            await asyncio.to_thread(container.unpause)
+        back_at = time.monotonic()
+        await eventually(
+            lambda: nodes_are(p.app, paris="up", lyon="up"), within=60, what="paris up again"
+        )
+        measured("node reachable again -> up (/readyz)", back_at)
+        await eventually(
+            lambda: on_record(p.dsn, waiting_on_paris, "recovered"),
+            what="the caller still there taken back",
+        )
+        assert waiting_on_paris in await calls_in_policy(p.app)
+        await p.lyon.ari("DELETE", f"/channels/{talking_on_lyon}")  # op1 is free again
+        await eventually(
+            partial(talking, p.paris, waiting_on_paris), within=20, what="it is connected"
+        )
+
+
+def on_record(dsn: str, call_id: str, kind: str) -> bool:
+    return kind in kinds(journal(dsn, call_id))
