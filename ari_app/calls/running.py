@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 from collections.abc import AsyncIterator, Callable, Sequence
 
 from ari_app.calls.config import CallSettings
@@ -13,8 +14,13 @@ from ari_app.calls.modes import ModeRecorder
 from ari_app.calls.node import NodeLink
 from ari_app.calls.service import DEFAULT_NODE, CallService
 from ari_app.clock import Clock
-from ari_app.stasis import AriClient, AriConfig, EventStream
+from ari_app.stasis import AriClient, AriConfig, Backoff, EventStream
 from ari_app.vcta import Modes, PolicyState, Topology
+
+# With several nodes, a node lost is tried again at least this often: the carrier may send it
+# calls as soon as it answers, and those find the application only once its stream is back
+# (the 30 s of a single node's backoff left a node back unused for up to 30 s).
+NODE_RETRY_MAX_S = 5.0
 
 
 @contextlib.asynccontextmanager
@@ -49,7 +55,17 @@ async def call_handling(
         for _, config in named
     ]
     streams = [
-        EventStream(config, settings.app_name, permit=permit, on_replaced=on_replaced)
+        EventStream(
+            config,
+            settings.app_name,
+            permit=permit,
+            on_replaced=on_replaced,
+            backoff=(
+                Backoff(random.Random().random, maximum=NODE_RETRY_MAX_S)
+                if len(named) > 1
+                else None
+            ),
+        )
         for _, config in named
     ]
     service = CallService(
