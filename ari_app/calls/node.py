@@ -317,6 +317,13 @@ class Node:
         )
         for session in calls:
             session.take(NodeLost(self.name))
+        if self._resync.first:
+            # Never in step since this application started (it took over while the node
+            # was down): the journal's open calls of the node have no session to end them.
+            self.spawn(
+                self._resync.close_calls_of_lost_node(self.name),
+                name=f"close-lost-calls:{self.name}",
+            )
         self._recent.clear()
         lost = list(self.presence)
         self.presence.clear()

@@ -214,10 +214,46 @@ class Resynchroniser:
         for channel, mark in zip(callers, marks, strict=True):
             self._adopt(channel, mark, live, bridge_of.get(channel.id))
 
+    @property
+    def first(self) -> bool:
+        """No resynchronisation has been done yet (this node was not in step since start)."""
+        return self._first
+
+    async def close_calls_of_lost_node(self, node: str) -> None:
+        """The node is lost before this application was ever in step with it (it took over
+        while the node was down): the calls the journal left open on the node ended with it.
+        A caller found still there when the node answers is taken back (``recovered``)."""
+        await self._close_open_calls(
+            {},
+            reason=f"Asterisk node {node} lost: the call ended with it",
+            ended_by="node_lost",
+            unanswered=CallOutcome.LOST,
+            ask_node=False,  # it does not answer
+        )
+
     async def _close_calls_ended_while_stopped(self, live: dict[str, Channel]) -> None:
         """Calls the journal left open whose caller is gone: they ended while no application
         was running. Their record gets its end, so every call is on record from arrival to end.
         """
+        await self._close_open_calls(
+            live,
+            reason="ended while the application was stopped",
+            ended_by="unknown",
+            unanswered=CallOutcome.ABANDONED,
+            ask_node=True,
+        )
+
+    async def _close_open_calls(
+        self,
+        live: Mapping[str, Channel],
+        *,
+        reason: str,
+        ended_by: str,
+        unanswered: CallOutcome,
+        ask_node: bool,
+    ) -> None:
+        """Journal the end of the open calls of this node that are neither ``live`` nor held
+        by a session; ``ask_node``: read their real end times from the node's AstDB."""
         service = self.service
         if service.open_calls is None:
             return
@@ -231,10 +267,10 @@ class Resynchroniser:
             for call in open_calls
             if call.call_id not in live and call.call_id not in service.sessions
         ]
-        ended = await self._end_times([call.call_id for call in gone])
+        ended = await self._end_times([call.call_id for call in gone]) if ask_node else {}
         now = service.clock.now()
         for call in gone:
-            outcome = CallOutcome.ANSWERED if call.connected else CallOutcome.ABANDONED
+            outcome = CallOutcome.ANSWERED if call.connected else unanswered
             service.journal.record(
                 JournalEntry(
                     call_id=call.call_id,
@@ -244,9 +280,9 @@ class Resynchroniser:
                     home_centre=call.home_centre,
                     position=call.position,
                     caller=call.caller,
-                    reason="ended while the application was stopped",
+                    reason=reason,
                     outcome=outcome,
-                    details={"ended_by": "unknown"},
+                    details={"ended_by": ended_by},
                 )
             )
             log.info("call closed in the journal", extra={"call_id": call.call_id})

@@ -22,6 +22,7 @@ from ari_app.stasis.stream import StreamTimings
 from ari_app.vcta import PolicyState, Topology
 from tests.calls.harness import APP, PASSWORD, RECONNECT_S, SPEED, USER
 from tests.calls.topologies import three_centres
+from tests.test_run import free_port
 from tests.waiting import wait_until
 
 TALKING = Answer(after_s=1.0, talk_s=None)
@@ -102,22 +103,29 @@ def new_emulator(topology: Topology, clock: ScaledClock, node: str) -> Emulator:
 
 
 @contextlib.asynccontextmanager
-async def two_nodes(**settings: Any) -> AsyncIterator[TwoNodes]:
+async def two_nodes(
+    *, journal: MemoryJournal | None = None, started: tuple[str, ...] = NODES, **settings: Any
+) -> AsyncIterator[TwoNodes]:
+    """Both nodes, those in ``started`` answering (the others' port answers nothing)."""
     topology = three_centres()
     clock = ScaledClock(SPEED)
     emulators = {node: new_emulator(topology, clock, node) for node in NODES}
-    for emulator in emulators.values():
-        await emulator.start()
-    clients, streams, links = [], [], []
+    urls = {}
     for node, emulator in emulators.items():
-        config = AriConfig(emulator.base_url, USER, PASSWORD)
+        if node in started:
+            urls[node] = await emulator.start()
+        else:
+            urls[node] = f"http://127.0.0.1:{free_port()}/ari"
+    clients, streams, links = [], [], []
+    for node in emulators:
+        config = AriConfig(urls[node], USER, PASSWORD)
         ari = AriClient(config, max_connections=64)
         backoff = Backoff(lambda: 1.0, initial=RECONNECT_S, maximum=RECONNECT_S)
         stream = EventStream(config, APP, timings=StreamTimings(), backoff=backoff)
         clients.append(ari)
         streams.append(stream)
         links.append(NodeLink(node, ari, stream))
-    journal = MemoryJournal()
+    journal = journal or MemoryJournal()
     service = CallService(
         nodes=links,
         topology=topology,
@@ -132,8 +140,8 @@ async def two_nodes(**settings: Any) -> AsyncIterator[TwoNodes]:
     both = TwoNodes(emulators, service, journal, topology, clock, clients, streams)
     try:
         await wait_until(
-            lambda: service.node_states() == {"paris": "up", "lyon": "up"},
-            what="both nodes up",
+            lambda: all(service.node_states()[node] == "up" for node in started),
+            what="the nodes started up",
         )
         yield both
     finally:
@@ -146,7 +154,8 @@ async def two_nodes(**settings: Any) -> AsyncIterator[TwoNodes]:
         for ari in clients:
             await ari.close()
         for emulator in both.emulators.values():
-            await emulator.stop()
+            if emulator.port is not None:
+                await emulator.stop()
 
 
 async def test_calls_on_both_nodes_are_bridged_where_they_arrived_and_journaled_with_it() -> None:
@@ -237,3 +246,21 @@ async def test_a_node_back_is_reconciled_and_takes_calls_again() -> None:
         new = await both.call("paris", number="0655555555")
         await both.until_talking("paris", new)
         assert len(both.entries(old, JournalKind.ENDED)) == 1
+
+
+async def test_calls_left_open_on_a_node_lost_before_the_start_are_closed_as_lost() -> None:
+    """The application takes over while paris is down (its datacentre lost with the previous
+    instance): the calls the journal left open on paris end, those of no node are left."""
+    journal = MemoryJournal()
+    for call_id, node in (("paris-1.1", "paris"), ("old-1.2", None)):
+        journal.record(
+            JournalEntry(call_id, 1.0, JournalKind.ARRIVED, unit="alpha", caller="06", node=node)
+        )
+    async with two_nodes(journal=journal, started=("lyon",), node_down_after_s=0.3) as both:
+        await wait_until(lambda: both.service.node_states()["paris"] == "down", what="paris down")
+        ended = await both.until_ended("paris-1.1")
+        assert ended.outcome is CallOutcome.LOST
+        assert ended.node == "paris"
+        assert "node paris lost" in (ended.reason or "")
+        assert both.service.ready
+        assert [call.call_id for call in await journal.open_calls()] == ["old-1.2"]
