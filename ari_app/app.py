@@ -44,7 +44,7 @@ from ari_app.calls.running import call_handling
 from ari_app.clock import Clock, real_clock
 from ari_app.diagnosis import DATABASE, AriProbe, Problems, dsn_problem, watch_asterisk
 from ari_app.leadership import Leadership, stop_leadership
-from ari_app.media_check import AsteriskMedia
+from ari_app.media_check import NodesMedia
 from ari_app.roles import Role, RoleView
 from ari_app.settings import Settings
 from ari_app.standby import CallsInForce, StandbyCalls, keep_standby_fresh
@@ -264,7 +264,6 @@ async def _serve(
         (name, AriConfig(url, settings.ari_user, settings.ari_password.get_secret_value()))
         for name, url in settings.nodes()
     ]
-    ari_config = node_configs[0][1]
     instance = instance_name(settings)
     leadership = leadership_of(settings, dsn, instance) if settings.leadership == "lease" else None
     if leadership is None and reachable:
@@ -289,7 +288,6 @@ async def _serve(
         registry=registry,
         problems=problems,
         dsn=dsn,
-        ari_config=ari_config,
         nodes=node_configs,
         role=role,
     )
@@ -386,7 +384,6 @@ async def _start_api(
     registry: CollectorRegistry,
     problems: Problems,
     dsn: str,
-    ari_config: AriConfig,
     nodes: list[tuple[str, AriConfig]],
     role: Callable[[], RoleView],
 ) -> str:
@@ -411,7 +408,7 @@ async def _start_api(
         activity=activity,
         clock=clock,
         problems=current_problems,
-        media=AsteriskMedia(ari_config),
+        media=NodesMedia(nodes),
         role=role,
     )
     try:
