@@ -93,10 +93,13 @@ def apply_topology(service: CallService, topology: Topology, modes: Modes) -> li
     added = [p.endpoint for p in topology.position_by_id.values() if p.endpoint not in known]
     service.topology = topology
     service.policy = carried.state
+    # The policy is rebuilt on the topology in one piece (the calls already at their new
+    # unit); each moved call journals its move and marks its channel before anything else
+    # reads the new state.
     for move in carried.moves:
         session = service.sessions.get(move.call_id)
         if session is not None:
-            session.deliver(CallMoved(move))
+            session.take(CallMoved(move))
     service.policy_changed()
     if added:
         service.spawn(service.watch_endpoints(added), name="calls:new-positions")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ari_app.calls import commands as c
 from ari_app.calls import inputs as i
 from ari_app.calls.endings import left_early
-from ari_app.calls.holding import play_next
+from ari_app.calls.holding import journal_move, play_next
 from ari_app.calls.journal import JournalKind
 from ari_app.calls.step import S, Step
 from ari_app.vcta import CallStatus
@@ -78,6 +78,21 @@ def joined_waiting_bridge(step: Step, item: i.Input) -> None:
     step.set(playlist=(*crisis, media.welcome))
     step.do(c.Distribute())
     play_next(step)
+
+
+def move(step: Step, item: i.Input) -> None:
+    """A change of layout moves it before it waits: the policy told (an overflow move it
+    refuses: nothing is done), journaled; its channel is marked once it waits."""
+    assert isinstance(item, i.MoveCall)
+    step.do(c.PolicyMove(item.move))
+    journal_move(step, item.move)
+
+
+def moved(step: Step, item: i.Input) -> None:
+    """Moved by a new topology before it waits (the policy is rebuilt moved): journaled; its
+    channel is marked once it waits."""
+    assert isinstance(item, i.CallMoved)
+    journal_move(step, item.move)
 
 
 def resume_arrived(step: Step, item: i.Input) -> None:

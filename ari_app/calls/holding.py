@@ -13,6 +13,7 @@ from ari_app.calls import commands as c
 from ari_app.calls import inputs as i
 from ari_app.calls.journal import JournalKind
 from ari_app.calls.step import S, Step, TimerKind
+from ari_app.vcta import Move
 
 
 def play_next(step: Step) -> None:
@@ -143,16 +144,23 @@ def playback_checked(step: Step, item: i.Input) -> None:
 
 
 def move(step: Step, item: i.Input) -> None:
-    """Tell the policy, journal it, write the new unit on the caller's channel."""
+    """Tell the policy (an overflow move while ringing it refuses: nothing is done), journal
+    it, write the new unit on the caller's channel; same waiting bridge."""
     assert isinstance(item, i.MoveCall)
     step.do(c.PolicyMove(item.move))
-    moved(step, i.CallMoved(item.move))
+    journal_move(step, item.move)
+    step.do(c.MarkQueue())
 
 
 def moved(step: Step, item: i.Input) -> None:
-    """Journal the move, write the new unit on the caller's channel; same waiting bridge."""
+    """Moved by a new topology (the policy is rebuilt moved): journal it, write the new
+    unit on the caller's channel; same waiting bridge."""
     assert isinstance(item, i.CallMoved)
-    move = item.move
+    journal_move(step, item.move)
+    step.do(c.MarkQueue())
+
+
+def journal_move(step: Step, move: Move) -> None:
     step.journal(
         JournalKind.MOVED,
         reason=move.reason,
@@ -160,4 +168,3 @@ def moved(step: Step, item: i.Input) -> None:
         details={"from_unit": move.from_unit, "kind": str(move.kind)},
     )
     step.log(c.Severity.INFO, "call moved", to_unit=move.to_unit, reason=move.reason)
-    step.do(c.MarkQueue())

@@ -77,15 +77,16 @@ class OfferCall:
 
 @dataclass(frozen=True, slots=True)
 class MoveCall:
-    """The overflow pass moves this waiting call to another unit (mutual aid, last resort)."""
+    """Move the call to another unit: the overflow pass moves a waiting call (mutual aid,
+    last resort), a duty officer's change of layout any call not yet talking."""
 
     move: Move
 
 
 @dataclass(frozen=True, slots=True)
 class CallMoved:
-    """A duty officer's change or a new topology moved the call with the units' layout: the
-    policy already says where it waits."""
+    """A new topology moved the call: the policy, rebuilt on it in one piece, already says
+    where it waits."""
 
     move: Move
 

@@ -75,7 +75,9 @@ TRANSITIONS: dict[tuple[SessionState, type[i.Input]], Transition] = {
     **{(s, i.ReminderDue): Transition(holding.reminder_due, (s,)) for s in HOLDING},
     **{(s, i.PlaybackGuardFired): Transition(holding.playback_guard, (s,)) for s in HOLDING},
     **{(s, i.PlaybackChecked): Transition(holding.playback_checked, (s,)) for s in HOLDING},
-    (S.WAITING, i.MoveCall): Transition(holding.move, (S.WAITING,)),
+    (S.ARRIVED, i.MoveCall): Transition(arriving.move, (S.ARRIVED,)),
+    (S.ARRIVED, i.CallMoved): Transition(arriving.moved, (S.ARRIVED,)),
+    **{(s, i.MoveCall): Transition(holding.move, (s,)) for s in HOLDING},
     **{(s, i.CallMoved): Transition(holding.moved, (s,)) for s in HOLDING},
     (S.WAITING, i.OfferCall): Transition(offering.offer, (S.OFFERED,)),
     (S.OFFERED, i.Originated): Transition(offering.originated, (S.OFFERED, S.WAITING)),
@@ -136,14 +138,9 @@ def _ignored() -> dict[tuple[SessionState, type[i.Input]], str]:
         "announcements and music are for a caller in the waiting bridge only",
     )
     say(
-        (S.ARRIVED, S.CONNECTED, S.ENDED),
-        (i.CallMoved,),
-        "only a call not yet talking moves with a change of layout",
-    )
-    say(
-        (S.ARRIVED, S.OFFERED, S.CONNECTED, S.ENDED),
-        (i.MoveCall,),
-        "the overflow pass moves waiting calls only",
+        (S.CONNECTED, S.ENDED),
+        (i.MoveCall, i.CallMoved),
+        "a call talking or over stays where it is",
     )
     say(
         (S.ARRIVED, S.OFFERED, S.CONNECTED, S.ENDED),

@@ -29,7 +29,7 @@ from ari_app.calls.astdb import DialplanSweep
 from ari_app.calls.config import CallSettings
 from ari_app.calls.host import EventSink
 from ari_app.calls.ids import CallNames
-from ari_app.calls.inputs import CallMoved, MoveCall, OfferCall
+from ari_app.calls.inputs import MoveCall, OfferCall
 from ari_app.calls.journal import Journal, OpenCalls
 from ari_app.calls.modes import ModeChangeRecord, ModeRecorder
 from ari_app.calls.node import Node, NodeLink, NodeState
@@ -41,6 +41,7 @@ from ari_app.stasis.stream import StreamItem
 from ari_app.vcta import (
     ModeChange,
     ModeChangeResult,
+    Move,
     Offer,
     PickDecision,
     PolicyState,
@@ -372,7 +373,8 @@ class CallService:
         if not result.accepted or not result.changed:
             return result
         now = self.clock.now()
-        moves = self.policy.apply_modes(result.modes, now)
+        moves = self.policy.put_modes(result.modes, now)
+        self._follow_layout(moves)
         self.recorder.record(
             ModeChangeRecord(
                 at=now,
@@ -385,12 +387,21 @@ class CallService:
             )
         )
         log.info("modes changed", extra={"actor": actor, "change": result.reason})
-        for move in moves:
-            session = self.sessions.get(move.call_id)
-            if session is not None:
-                session.deliver(CallMoved(move))
         self.policy_changed()
         return result
+
+    def _follow_layout(self, moves: Sequence[Move]) -> None:
+        """Each call the new layout moves tells the policy through its own machine, before
+        anything else reads the policy (no await in between)."""
+        for move in moves:
+            session = self.sessions.get(move.call_id)
+            if session is None or not session.take(MoveCall(move)):
+                # Cannot happen: every call in the policy has its session, in step with it
+                # (the policy learns of a call from its session and forgets it the same way).
+                log.error(
+                    "policy and sessions disagree; a call did not follow the change of modes",
+                    extra={"call_id": move.call_id, "to_unit": move.to_unit},
+                )
 
     def pick(self, position_id: str, call_id: str) -> PickDecision:
         """Let the operator at ``position_id`` take waiting call ``call_id``: it rings there."""

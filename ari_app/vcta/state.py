@@ -57,8 +57,14 @@ class CallStatus(StrEnum):
 
     ROUTED = "routed"  # its unit is chosen; the caller is not yet waiting
     WAITING = "waiting"  # in its unit's queue
-    OFFERED = "offered"  # a position is ringing for it: not in the queue, cannot move
+    OFFERED = "offered"  # a position is ringing for it: not in the queue
     CONNECTED = "connected"  # talking to an operator
+
+
+LAYOUT_MOVES = frozenset({MoveKind.VCTA, MoveKind.DIVERSION, MoveKind.TOPOLOGY})
+"""Moves a change of layout makes (``put_modes``), rather than the overflow pass."""
+LAYOUT_MOVABLE = (CallStatus.ROUTED, CallStatus.WAITING, CallStatus.OFFERED)
+"""What a change of layout moves: every call not yet talking (an offered one rings on)."""
 
 
 class OfferFailure(StrEnum):
@@ -412,12 +418,18 @@ class PolicyState:
         return call
 
     def move_call(self, move: Move, now: float) -> None:
-        """Carry out a move decided by the overflow pass: the call keeps its arrival time and so
-        its place among the calls of its new unit."""
+        """Carry out a move of the overflow pass or of a change of layout (``put_modes``): the
+        call keeps its arrival time and so its place among the calls of its new unit.
+
+        The overflow pass moves waiting calls only; a change of layout also moves a call still
+        arriving (routed) or ringing a position (offered), which rings on.
+        """
         call = self._call(move.call_id)
-        if call.status is not CallStatus.WAITING or call.unit != move.from_unit:
+        movable = LAYOUT_MOVABLE if move.kind in LAYOUT_MOVES else (CallStatus.WAITING,)
+        if call.status not in movable or call.unit != move.from_unit:
             raise PolicyStateError(
-                f"call {move.call_id} is not waiting at {move.from_unit} and cannot move"
+                f"call {move.call_id} is {call.status} at {call.unit}, "
+                f"not {' or '.join(movable)} at {move.from_unit}: it cannot move ({move.kind})"
             )
         if move.to_unit not in self._layout.serving_units:
             raise PolicyStateError(f"{move.to_unit} is not a unit in service")
@@ -498,7 +510,17 @@ class PolicyState:
     # -- modes -----------------------------------------------------------------------------
 
     def apply_modes(self, modes: Modes, now: float) -> list[Move]:
-        """Put ``modes`` in force and return the moves this made (already carried out).
+        """Put ``modes`` in force, carry out the moves it asks for and return them (for a
+        caller that owns no call of its own: the simulator, the tests)."""
+        moves = self.put_modes(modes, now)
+        for move in moves:
+            self.move_call(move, now)
+        return moves
+
+    def put_modes(self, modes: Modes, now: float) -> list[Move]:
+        """Put ``modes`` in force and return the moves the new layout asks for, in queue
+        order, not yet made: the owner of each call carries its move out with ``move_call``
+        (the call handling: through the call's machine) before anything else reads the state.
 
         Calls not yet talking follow a virtual CTA that is activated or deactivated; calls
         waiting at a centre that is newly diverted follow the diversion. Connected calls stay
@@ -527,15 +549,13 @@ class PolicyState:
             and modes.of(centre.id).diverted_to != old.of(centre.id).diverted_to
             and self._layout.unit_of_centre[centre.id] == centre.id
         }
-        movable = (CallStatus.ROUTED, CallStatus.WAITING, CallStatus.OFFERED)
         for call in sorted(self._calls.values(), key=lambda c: c.queue_key):
-            if call.status not in movable:
+            if call.status not in LAYOUT_MOVABLE:
                 continue
             if call.unit not in serving:
                 target = self.serving_unit_for(call.unit, call.home_centre)
                 reason = self._vcta_move_reason(call.unit, target)
                 moves.append(Move(call.call_id, call.unit, target, MoveKind.VCTA, reason))
-                self._relocate(call, target, MoveKind.VCTA, now)
             elif call.unit in newly_diverted and call.status is not CallStatus.OFFERED:
                 chain, _ = diversion_chain(modes, call.unit)
                 target = self._layout.unit_of_centre[chain[-1]]
@@ -544,7 +564,6 @@ class PolicyState:
                     f"the calls waiting there go to {target}"
                 )
                 moves.append(Move(call.call_id, call.unit, target, MoveKind.DIVERSION, reason))
-                self._relocate(call, target, MoveKind.DIVERSION, now)
         return moves
 
     # -- internals -------------------------------------------------------------------------

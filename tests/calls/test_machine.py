@@ -62,6 +62,7 @@ MEDIA = WaitingMedia(
 ROUTE = RoutingDecision("18", "sdis77", "sdis77", KeyMatch.EXACT, (), "18 is sdis77's")
 OFFER = Offer(CALL, "p1", "PJSIP/sdis77-op1", "sdis77", "longest idle")
 MOVE = Move(CALL, "sdis77", "sdis91", MoveKind.MUTUAL_AID, "sdis77 saturated")
+LAYOUT_MOVE = Move(CALL, "sdis77", "vcta-night", MoveKind.VCTA, "sdis77 is now pooled")
 RECORD = i.PolicyRecord("18", "sdis77", "sdis77", CallStatus.WAITING)
 
 
@@ -216,6 +217,20 @@ def offer_failed(failure: OfferFailure, detail: str) -> list[c.Command]:
             {"position": "p1", "failure": failure},
         ),
         c.Distribute(),
+    ]
+
+
+def moved_entries(move: Move, position: str | None = None) -> list[c.Command]:
+    """The journal entry and the log line of a move."""
+    return [
+        c.Journal(
+            JournalKind.MOVED,
+            reason=move.reason,
+            unit=move.to_unit,
+            position=position,
+            details={"from_unit": move.from_unit, "kind": str(move.kind)},
+        ),
+        c.Log(c.Severity.INFO, "call moved", {"to_unit": move.to_unit, "reason": move.reason}),
     ]
 
 
@@ -555,6 +570,30 @@ CASES: list[Case] = [
             c.MarkQueue(),
         ],
         S.WAITING,
+    ),
+    Case(
+        "ringing, moved with a change of layout: the policy told first, rings on",
+        offered(),
+        i.MoveCall(LAYOUT_MOVE),
+        [c.PolicyMove(LAYOUT_MOVE), *moved_entries(LAYOUT_MOVE, position="p1"), c.MarkQueue()],
+        S.OFFERED,
+        where=RINGING,
+    ),
+    Case(
+        "still arriving, moved with a change of layout: the policy told, journaled, not marked",
+        call(),
+        i.MoveCall(LAYOUT_MOVE),
+        [c.PolicyMove(LAYOUT_MOVE), *moved_entries(LAYOUT_MOVE)],
+        S.ARRIVED,
+        where=where(CallStatus.ROUTED),
+    ),
+    Case(
+        "still arriving, moved by a new topology: journaled only (the policy is rebuilt)",
+        call(),
+        i.CallMoved(LAYOUT_MOVE),
+        moved_entries(LAYOUT_MOVE),
+        S.ARRIVED,
+        where=where(CallStatus.ROUTED),
     ),
     Case(
         "offered: the policy told first, the leg followed before it is originated",

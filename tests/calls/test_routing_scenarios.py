@@ -5,13 +5,25 @@ from __future__ import annotations
 import pytest
 
 from ari_app.calls.journal import JournalKind
+from ari_app.calls.marks import QUEUE_VARIABLE, QueueMark
+from ari_app.calls.states import SessionState
 from ari_app.sim import Answer, NoAnswer
-from ari_app.vcta import SetDiversion, SetIncomingMutualAid, SetOutgoingMutualAid
+from ari_app.stasis import NotFound
+from ari_app.vcta import (
+    CallStatus,
+    SetDiversion,
+    SetIncomingMutualAid,
+    SetOutgoingMutualAid,
+    SetVctaActive,
+)
 from tests.calls.harness import running
 from tests.calls.topologies import pooled_at_night, three_centres
 from tests.waiting import wait_until
 
 TALKING = Answer(after_s=1.0, talk_s=None)  # answers and stays on the line
+ALL_POSITIONS = tuple(
+    p.endpoint.split("/", 1)[1] for p in pooled_at_night().position_by_id.values()
+)
 
 
 async def test_saturated_home_sends_the_waiting_call_to_its_first_neighbour() -> None:
@@ -118,3 +130,38 @@ async def test_call_nobody_takes_goes_to_the_national_backup_after_the_neighbour
         assert (await h.until_talking(call, within=10.0)) == "national-op1"
         failed = h.entries(call, JournalKind.OFFER_FAILED)
         assert {e.details["failure"] for e in failed} == {"no_answer"}
+
+
+async def test_deactivated_virtual_cta_moves_its_waiting_and_ringing_calls_through_them() -> None:
+    async with running(
+        topology=pooled_at_night(),
+        scripts={"alpha-op1": NoAnswer()},
+        offline=tuple(p for p in ALL_POSITIONS if p != "alpha-op1"),
+        ring_timeout_s=60.0,
+    ) as h:
+        ringing = await h.call("18")
+        await h.until_journal(ringing, JournalKind.OFFERED)
+        waiting = await h.call("18")
+        await h.until_journal(waiting, JournalKind.WAITING)
+        result = h.service.change_modes(
+            SetVctaActive("night", False), actor="officer-77", reason="morning"
+        )
+        assert result.accepted
+        # Each call made its own move before change_modes returned: policy and journal agree.
+        for call_id in (ringing, waiting):
+            assert h.policy.calls[call_id].unit == "alpha"
+            moved = h.entries(call_id, JournalKind.MOVED)
+            assert [(e.unit, e.details["kind"]) for e in moved] == [("alpha", "vcta")]
+        assert h.service.sessions[ringing].state is SessionState.OFFERED
+        assert h.policy.calls[ringing].status is CallStatus.OFFERED
+        assert [c.call_id for c in h.policy.waiting_calls("alpha")] == [waiting]
+
+        async def marked_alpha() -> bool:
+            try:
+                text = await h.ari.channels.get_variable(waiting, QUEUE_VARIABLE)
+            except NotFound:  # not written yet
+                return False
+            mark = QueueMark.decode(text)
+            return mark is not None and mark.unit == "alpha"
+
+        await wait_until(marked_alpha, what="the waiting caller's channel marked alpha")

@@ -8,6 +8,7 @@ from ari_app.vcta import (
     CallStatus,
     CentreModes,
     Modes,
+    Move,
     MoveKind,
     PolicyState,
     PolicyStateError,
@@ -205,6 +206,45 @@ def test_diverting_a_centre_moves_the_calls_waiting_there_but_not_the_ringing_on
     assert state.calls["ringing"].status is CallStatus.OFFERED
     assert state.calls["ringing"].unit == "sdis77"
     assert "sdis77 is diverted" in moves[0].reason
+
+
+def test_put_modes_plans_the_moves_and_each_call_makes_its_own() -> None:
+    state = all_online(_three_centres())
+    occupy(state, "sdis89-op1")
+    put_waiting(state, "waiting", "sdis10", at=10.0)
+    put_waiting(state, "ringing", "sdis10", at=11.0)
+    state.offer_made("ringing", "sdis10-op1", 12.0)
+    modes = change_modes(state.topology, state.modes, SetVctaActive("vcta-89-10", True)).modes
+    moves = state.put_modes(modes, 20.0)
+    assert [(m.call_id, m.to_unit) for m in moves] == [
+        ("waiting", "vcta-89-10"),
+        ("ringing", "vcta-89-10"),
+    ]
+    # Planned only: the modes are in force, the calls are where they were until each moves.
+    assert "vcta-89-10" in state.modes.active_vctas
+    assert state.calls["waiting"].unit == "sdis10"
+    for move in moves:
+        state.move_call(move, 20.0)
+    assert [c.call_id for c in state.waiting_calls("vcta-89-10")] == ["waiting"]
+    ringing = state.calls["ringing"]
+    assert (ringing.unit, ringing.status, ringing.position) == (
+        "vcta-89-10",
+        CallStatus.OFFERED,
+        "sdis10-op1",
+    )
+
+
+def test_only_a_change_of_layout_moves_a_ringing_call() -> None:
+    state = all_online(_three_centres())
+    put_waiting(state, "ringing", "sdis77", at=1.0)
+    state.offer_made("ringing", "sdis77-op1", 2.0)
+    aid = Move("ringing", "sdis77", "sdis91", MoveKind.MUTUAL_AID, "sdis77 saturated")
+    with pytest.raises(PolicyStateError, match="not waiting at sdis77"):
+        state.move_call(aid, 3.0)
+    assert state.calls["ringing"].unit == "sdis77"
+    diversion = Move("ringing", "sdis77", "sdis91", MoveKind.DIVERSION, "diverted")
+    state.move_call(diversion, 3.0)
+    assert state.calls["ringing"].unit == "sdis91"
 
 
 def test_modes_that_would_loop_cannot_be_put_in_force() -> None:
