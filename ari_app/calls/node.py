@@ -23,7 +23,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Coroutine, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from ari_app.calls.astdb import DialplanSweep
 from ari_app.calls.config import CallSettings
@@ -50,6 +50,9 @@ from ari_app.vcta import PolicyState, Topology, route_call
 log = logging.getLogger(__name__)
 
 _RECENT_EVENTS = 4096  # window for dropping duplicated events
+
+NodeStat = Literal["events", "duplicates", "stream_connections", "stream_losses", "resyncs"]
+"""The service's counters a node adds to."""
 
 
 class NodeState(StrEnum):
@@ -111,7 +114,7 @@ class NodeHost(Protocol):
 
     def node_changed(self) -> None: ...
 
-    def count(self, stat: str) -> None: ...
+    def count(self, stat: NodeStat) -> None: ...
 
 
 class NodeJournal:

@@ -32,7 +32,7 @@ from ari_app.calls.ids import CallNames
 from ari_app.calls.inputs import MoveCall, OfferCall
 from ari_app.calls.journal import Journal, OpenCalls
 from ari_app.calls.modes import ModeChangeRecord, ModeRecorder
-from ari_app.calls.node import Node, NodeLink, NodeState
+from ari_app.calls.node import Node, NodeLink, NodeStat, NodeState
 from ari_app.calls.session import CallSession
 from ari_app.calls.subscriptions import subscribe_endpoints
 from ari_app.clock import Clock
@@ -146,7 +146,8 @@ class CallService:
         else:
             self._ready.clear()
 
-    def count(self, stat: str) -> None:
+    def count(self, stat: NodeStat) -> None:
+        """One more of ``stat``, for the nodes together."""
         setattr(self.stats, stat, getattr(self.stats, stat) + 1)
 
     async def run(self) -> None:
@@ -235,12 +236,6 @@ class CallService:
         for endpoint in found:
             if endpoint.ref in added:
                 node.endpoint_changed(endpoint.ref, endpoint.state, list(endpoint.channel_ids))
-
-    def engaged(self, channel_ids: list[str]) -> bool:
-        """A position whose endpoint has a channel that is none of ours is on a call the
-        application does not handle (the dialplan fallback rang it): it must not be offered
-        one until that ends."""
-        return any(not self.names.is_ours(channel_id) for channel_id in channel_ids)
 
     def start_session(
         self,
