@@ -109,7 +109,13 @@ class NodeHost(Protocol):
     def session_ended(self, call_id: str, wrap_up: str | None) -> None: ...
 
     def presence_changed(
-        self, position_id: str, *, reach: bool = True, calls: bool = True, quiet: bool = False
+        self,
+        position_id: str,
+        *,
+        reach: bool = True,
+        calls: bool = True,
+        quiet: bool = False,
+        at: float | None = None,
     ) -> bool: ...
 
     def node_changed(self) -> None: ...
@@ -169,6 +175,7 @@ class Node:
         self.next_sweep = 0.0
         self._recent: OrderedDict[int, None] = OrderedDict()
         self._down_timer: asyncio.TimerHandle | None = None
+        self._alone = alone  # the only node: its calls are kept while it is down
         self._resync = Resynchroniser(self)
         self.dialplan = DialplanSweep(self)
 
@@ -304,12 +311,23 @@ class Node:
 
     def _declare_down(self) -> None:
         """Lost for longer than the delay: its calls end in the policy and the journal, its
-        phones' registrations stop counting. Nothing is asked of the node."""
+        phones' registrations stop counting (unless it is the only node). Nothing is asked
+        of the node."""
         self._down_timer = None
         if self.ready or self.down:
             return
         self.down = True
         calls = list(self.sessions.values())
+        if self._alone:
+            # No other node's callers need its positions, and an outage Asterisk lived
+            # through (a network cut) is reconciled from its calls when it is back.
+            log.warning(
+                "Asterisk node down: no offer until it is back; its calls are kept and"
+                " reconciled then",
+                extra={"node": self.name, "calls": len(calls)},
+            )
+            self.service.node_changed()
+            return
         log.warning(
             "Asterisk node down: its calls are ended, no offer through it until it is back",
             extra={
@@ -410,9 +428,11 @@ class Node:
         channel_ids: list[str] | None = None,
         *,
         quiet: bool = False,
+        at: float | None = None,
     ) -> None:
         """A position's phone registered to this node or went away, or its calls changed;
-        ``quiet``: a resynchronisation's reading, distributed once it is over."""
+        ``quiet``: a resynchronisation's reading, distributed once it is over, ``at`` its
+        time (phones found online together are equally idle)."""
         position = self.topology.position_by_endpoint.get(endpoint)
         if position is None or self.down:
             return
@@ -422,7 +442,11 @@ class Node:
         if state is not None:
             presence.online = state == "online"
         changed = self.service.presence_changed(
-            position.id, reach=state is not None, calls=channel_ids is not None, quiet=quiet
+            position.id,
+            reach=state is not None,
+            calls=channel_ids is not None,
+            quiet=quiet,
+            at=at,
         )
         if changed and not quiet:
             self.service.policy_changed()

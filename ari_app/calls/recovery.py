@@ -85,6 +85,7 @@ class ResyncHost(Protocol):
         channel_ids: list[str] | None = None,
         *,
         quiet: bool = False,
+        at: float | None = None,
     ) -> None: ...
 
     def spawn(self, coroutine: Coroutine[Any, Any, None], *, name: str) -> None: ...
@@ -111,11 +112,17 @@ class Resynchroniser:
         endpoints, channels, bridges = await asyncio.gather(
             ari.endpoints.list(), ari.channels.list(), ari.bridges.list()
         )
+        now = service.clock.now()
         for endpoint in endpoints:
             # Registered or not, and talking on a call we do not own (dialplan fallback while
-            # we were away): busy. Merged with what the other nodes say of the same phone.
+            # we were away): busy. Merged with what the other nodes say of the same phone;
+            # phones found online together are equally idle (then offered in name order).
             service.endpoint_changed(
-                endpoint.ref, endpoint.state or "offline", list(endpoint.channel_ids), quiet=True
+                endpoint.ref,
+                endpoint.state or "offline",
+                list(endpoint.channel_ids),
+                quiet=True,
+                at=now,
             )
         live = {channel.id: channel for channel in channels}
         bridge_of: dict[str, Bridge] = {}

@@ -185,15 +185,22 @@ class CallService:
         self.nodes[0].endpoint_changed(endpoint, state, channel_ids)
 
     def presence_changed(
-        self, position_id: str, *, reach: bool = True, calls: bool = True, quiet: bool = False
+        self,
+        position_id: str,
+        *,
+        reach: bool = True,
+        calls: bool = True,
+        quiet: bool = False,
+        at: float | None = None,
     ) -> bool:
         """Put in the policy what the nodes up say of a position's phone together: online
         when registered to any, engaged when on a call not ours on any. ``reach`` and
-        ``calls`` say which of the two changed. True when the policy changed."""
+        ``calls`` say which of the two changed, ``at`` when (default now). True when the
+        policy changed."""
         live = self.policy.positions.get(position_id)
         if live is None:
             return False
-        now = self.clock.now()
+        now = self.clock.now() if at is None else at
         said = [node.presence[position_id] for node in self.nodes if position_id in node.presence]
         changed = False
         if calls:
