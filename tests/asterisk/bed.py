@@ -117,6 +117,30 @@ def free_udp_ports(count: int) -> list[int]:
     return sorted(ports)
 
 
+# The carriers' source ports, bound here until a call is placed from one: Asterisk accepts
+# calls from those ports only, and any other process could take one meanwhile.
+_HELD: dict[int, socket.socket] = {}
+
+
+def hold_ports(ports: list[int]) -> None:
+    for port in ports:
+        if port in _HELD:
+            continue
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            sock.close()
+            continue  # taken already: the call from it will say so
+        _HELD[port] = sock
+
+
+def let_go(port: int) -> None:
+    held = _HELD.pop(port, None)
+    if held is not None:
+        held.close()
+
+
 def free_udp_block(size: int) -> int:
     """The first port of ``size`` consecutive UDP ports free now (for RTP)."""
     for _ in range(200):
@@ -273,6 +297,7 @@ def _free_node(carriers: int, rtp_ports: int = 400) -> AsteriskNode:
     """An Asterisk-to-be on free ports, without its container yet."""
     http_port = free_port()
     sip_port, *carrier_ports = free_udp_ports(1 + carriers)
+    hold_ports(carrier_ports)
     rtp_start = free_udp_block(rtp_ports)
     return AsteriskNode(
         None, http_port, sip_port, carrier_ports, rtp_start, rtp_start + rtp_ports - 1
@@ -573,6 +598,7 @@ class SipPeers:
             "carrier-call.xml", HOLD_MS=str(int(hold_s * 1000)), DTMF_ACTION=dtmf_action
         )
         media_port = free_udp_block(4)
+        let_go(port)
         sipp = self._spawn(
             [
                 self._target(),
@@ -604,6 +630,7 @@ class SipPeers:
         async def release() -> None:
             with contextlib.suppress(Exception):
                 await sipp.wait(hold_s + 600)
+            hold_ports([port])
             free.put_nowait(port)
 
         task = asyncio.get_running_loop().create_task(release(), name=f"carrier:{port}")

@@ -103,6 +103,9 @@ async def platform(
                 lambda: nodes_are(app, paris="up", lyon="up"), within=30, what="both nodes up"
             )
             yield Platform(paris, lyon, {"paris": at_paris, "lyon": at_lyon}, app)
+        except BaseException:
+            print(f"ari-app run's log:\n{app.logs()[-8000:]}")  # what it saw, for the failure
+            raise
         finally:
             app.stop()
 
@@ -246,6 +249,10 @@ async def test_a_node_killed_under_calls_the_other_goes_on_and_the_node_back_is_
         # The phones register again, as they do when their registrar restarts.
         for name in ("sdis77-op1", "sdis77-op2", "sdis77-op3"):
             await p.peers["paris"].register_also(name, p.peers["paris"])
+            # Its sipp restarted for the REGISTER may have missed the first qualify: asked
+            # again rather than waiting the 30 s of qualify_frequency.
+            await asyncio.to_thread(p.paris.cli, f"pjsip qualify {name}")
+            await eventually(partial(_online, p.paris, name), what=f"{name} online on paris")
         await eventually(
             lambda: nodes_are(p.app, paris="up", lyon="up"), within=60, what="paris up again"
         )

@@ -1,6 +1,7 @@
 """Two Asterisk nodes (two emulators), one national policy: calls bridged where they arrived,
-presence merged, offers stopped only through a node whose stream is down, and a lost node's
-calls ended and its positions freed while the other node goes on."""
+presence merged, offers stopped only through a node whose stream is down, a lost node's
+calls ended and its positions freed while the other node goes on; and the one node of a
+platform, down, keeping its calls."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from ari_app.sim import Answer, Emulator
 from ari_app.stasis import AriClient, AriConfig, Backoff, EventStream
 from ari_app.stasis.stream import StreamTimings
 from ari_app.vcta import PolicyState, Topology
-from tests.calls.harness import APP, PASSWORD, RECONNECT_S, SPEED, USER
+from tests.calls.harness import APP, PASSWORD, RECONNECT_S, SPEED, USER, running
 from tests.calls.topologies import three_centres
 from tests.test_run import free_port
 from tests.waiting import wait_until
@@ -264,3 +265,18 @@ async def test_calls_left_open_on_a_node_lost_before_the_start_are_closed_as_los
         assert "node paris lost" in (ended.reason or "")
         assert both.service.ready
         assert [call.call_id for call in await journal.open_calls()] == ["old-1.2"]
+
+
+async def test_the_only_node_down_keeps_its_calls_for_when_it_is_back() -> None:
+    """With one node no other node's callers need its positions: a node down past the delay
+    (its stream back after 0.3 s here) keeps its calls, reconciled on its return."""
+    async with running(topology=three_centres(), script=TALKING, node_down_after_s=0.1) as h:
+        call = await h.call("18")
+        position = await h.until_talking(call)
+        await h.emulator.drop_event_streams("vcta")
+        await wait_until(lambda: h.service.node_states() == {"asterisk": "down"}, what="down")
+        assert h.service.sessions[call].state == "connected"
+        assert h.policy.positions[position].status == "busy"
+        await wait_until(lambda: h.service.node_states() == {"asterisk": "up"}, what="back")
+        assert h.service.sessions[call].state == "connected"
+        assert not h.entries(call, JournalKind.ENDED)
