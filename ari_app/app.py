@@ -329,6 +329,7 @@ async def _serve(
                 app_name=settings.app_name,
                 ring_timeout_s=settings.ring_timeout_s,
                 wrap_up_s=settings.wrap_up_s,
+                setup_guard_s=settings.setup_guard_s,
                 recording=settings.recording,
                 ari_connections=settings.ari_max_connections,
                 node_down_after_s=settings.node_down_after_s,

@@ -144,6 +144,15 @@ class Settings(BaseSettings):
     wrap_up_s: float = Field(
         default=10.0, ge=0, le=600, description="Pause after a call before a position is offered."
     )
+    setup_guard_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description=(
+            "A new caller not in a waiting bridge this long after reaching the application is"
+            " handed back to the dialplan, whose fallback rings positions directly."
+        ),
+    )
     ari_max_connections: int = Field(
         default=50,
         ge=1,

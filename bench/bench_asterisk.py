@@ -128,6 +128,14 @@ class Point:
     app_log: dict[str, int] = field(default_factory=dict)
     # HTTP connections Asterisk refused past http.conf's sessionlimit.
     session_limit_refusals: int = 0
+    # ari-app only, from its journal: callers it saw (StasisStart), how their calls ended,
+    # and, of the callers the carrier saw fail (never answered), those it had seen, those it
+    # had handed back to the dialplan's fallback, and those it kept: failures of its own.
+    reached_app: int | None = None
+    outcomes: dict[str, int] = field(default_factory=dict)
+    failed_after_reaching_app: int | None = None
+    failed_after_hand_back: int | None = None
+    failed_in_app: int | None = None
     clean: bool = False
 
 
@@ -137,6 +145,7 @@ APP_LOG_MARKS = {
     "sessions_disagree": "policy and sessions disagree",
     "requests_retried": "ARI request without answer; trying again",
     "backing_off": "Asterisk is slow to answer: fewer ARI requests",
+    "handed_back": "caller not in a waiting bridge in time",
 }
 SESSION_LIMIT = "HTTP session count exceeded"  # Asterisk's log, a connection refused
 
@@ -171,6 +180,17 @@ def bench_etc(target: Path, positions: int, operator_port: int) -> None:
         " same => n,Dial(PJSIP/bench-op${BENCH_NEXT},15)\n same => n,Hangup()\n"
     )
     extensions = extensions.replace("[from-carrier]\n", "[from-carrier]\n" + routes, 1)
+    # The fallback a caller handed back goes to: the bench's positions in turn, as mode dial
+    # rings them (the project's fallback rings the example topology's seats, which the bench
+    # does not have).
+    extensions = extensions.replace(
+        "exten => 18,1,Goto(fallback-sdis77,s,1)\n", "exten => 18,1,Goto(fallback-bench,s,1)\n", 1
+    )
+    extensions += (
+        "\n[fallback-bench]\n"
+        f"exten => s,1,Set(GLOBAL(BENCH_NEXT)=$[${{BENCH_NEXT}} % {positions} + 1])\n"
+        " same => n,Dial(PJSIP/bench-op${BENCH_NEXT},15)\n same => n,Goto(s,1)\n"
+    )
     extensions = extensions.replace("[globals]\n", "[globals]\nBENCH_NEXT = 0\n", 1)
     (target / "extensions.conf").write_text(extensions)
     (target / "modules.conf").write_text(
@@ -483,6 +503,7 @@ async def run_point(  # noqa: PLR0915, PLR0917 - one point's steps, in their ord
     stat_file = here / "carrier-stat.csv"
     asterisk_cpu = node.cpu_s()
     app_cpu = runner.cpu_s() if runner else 0.0
+    started_at = time.time()
     carrier = sipp(
         f"127.0.0.1:{node.node.sip_port}",
         "-sf",
@@ -559,6 +580,9 @@ async def run_point(  # noqa: PLR0915, PLR0917 - one point's steps, in their ord
             text = file.read().decode(errors="replace")
         point.app_log = {key: text.count(mark) for key, mark in APP_LOG_MARKS.items()}
     point.session_limit_refusals = node.logs()[asterisk_log_offset:].count(SESSION_LIMIT)
+    if mode.runner == "ari-app":
+        failed = set(invites) - set(answered)
+        journal_summary(point, dsn, started_at, failed)
     point.retransmissions = last_stat(stat_file, "Retransmissions(C)")
     point.failed_calls = last_stat(stat_file, "FailedCall(C)")
     point.clean = (
@@ -569,6 +593,26 @@ async def run_point(  # noqa: PLR0915, PLR0917 - one point's steps, in their ord
         and point.left_bridges == 0
     )
     return point
+
+
+def journal_summary(point: Point, dsn: str, since: float, failed: set[str]) -> None:
+    """What ari-app's journal says of the point's callers (those it saw since ``since``)."""
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            "SELECT a.caller, e.outcome FROM journal_entries a"
+            " LEFT JOIN journal_entries e ON e.call_id = a.call_id AND e.kind = 'ended'"
+            " WHERE a.kind = 'arrived' AND a.at >= to_timestamp(%s)",
+            (since,),
+        ).fetchall()
+    outcomes: dict[str, int] = {}
+    for _, outcome in rows:
+        outcomes[outcome or "open"] = outcomes.get(outcome or "open", 0) + 1
+    seen: dict[str, str | None] = dict(rows)
+    point.reached_app = len(rows)
+    point.outcomes = outcomes
+    point.failed_after_reaching_app = sum(1 for number in failed if number in seen)
+    point.failed_after_hand_back = sum(1 for n in failed if seen.get(n) == "handed_back")
+    point.failed_in_app = point.failed_after_reaching_app - point.failed_after_hand_back
 
 
 async def until_empty(node: Asterisk, *, within: float) -> float | None:

@@ -150,7 +150,9 @@ async def bench(
             journal=MemoryJournal(),
             recorder=MemoryModeRecorder(),
             clock=clock,
-            settings=CallSettings(app_name="vcta", wrap_up_s=0.0),
+            # No setup guard: the emulator's dialplan has no fallback (a caller handed back
+            # would be hung up), and this bench measures the cost of handling every call.
+            settings=CallSettings(app_name="vcta", wrap_up_s=0.0, setup_guard_s=None),
         ) as service:
             await service.wait_ready()
             run = await measure(emulator, service, clock, centres, rate, lag)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from ari_app.calls import commands as c
 from ari_app.calls import inputs as i
-from ari_app.calls.endings import left_early
+from ari_app.calls.endings import end, left_early
 from ari_app.calls.holding import journal_move, play_next
-from ari_app.calls.journal import JournalKind
-from ari_app.calls.step import S, Step
+from ari_app.calls.journal import CallOutcome, JournalKind
+from ari_app.calls.step import S, Step, TimerKind
 from ari_app.vcta import CallStatus
 
 
 def begin(step: Step, item: i.Input) -> None:
-    """Journal the arrival, put the call in the policy at its routed unit, answer."""
+    """Journal the arrival, put the call in the policy at its routed unit, arm the setup guard,
+    answer."""
     assert isinstance(item, i.Begin)
     call = step.call
     # Stamped with the channel's creation, the moment the policy counts waits from, so that
@@ -26,7 +27,14 @@ def begin(step: Step, item: i.Input) -> None:
         step.do(c.PolicyArrived(item.route, call.arrived_at))
         step.journal(JournalKind.ROUTED, reason=item.route.reason)
         step.log(c.Severity.INFO, "call routed", unit=item.route.unit, reason=item.route.reason)
+    arm_setup_guard(step)
     answer_then_wait(step, item.channel_state)
+
+
+def arm_setup_guard(step: Step) -> None:
+    guard = step.view.settings.setup_guard_s
+    if guard is not None:
+        step.arm(TimerKind.SETUP_GUARD, guard)
 
 
 def answer_then_wait(step: Step, channel_state: str) -> None:
@@ -67,6 +75,7 @@ def joined_waiting_bridge(step: Step, item: i.Input) -> None:
     if where.status is CallStatus.ROUTED:
         step.do(c.PolicyWaiting())
     step.set(state=S.WAITING)
+    step.disarm(TimerKind.SETUP_GUARD)
     step.journal(JournalKind.WAITING)
     # The routing line said where it waits: this one is for debugging only, as is each
     # offer; INFO keeps a call's milestones (routed, moved, connected, ended, failures).
@@ -96,10 +105,46 @@ def moved(step: Step, item: i.Input) -> None:
 
 
 def resume_arrived(step: Step, item: i.Input) -> None:
-    """Rebuilt before it was waiting: answer if needed, into the waiting bridge."""
+    """Rebuilt before it was waiting: the setup guard armed, answer if needed, into the waiting
+    bridge."""
     assert isinstance(item, i.Resume)
     step.journal(JournalKind.RECOVERED, reason="rebuilt from Asterisk before waiting")
+    arm_setup_guard(step)
     answer_then_wait(step, item.channel_state)
+
+
+def setup_guard(step: Step, item: i.Input) -> None:
+    """Not in the waiting bridge in time: back to the dialplan, whose fallback rings positions
+    directly, rather than silence behind requests Asterisk is slow to take."""
+    assert isinstance(item, i.SetupGuardFired)
+    if not step.fired(TimerKind.SETUP_GUARD, item.token):
+        return
+    # The requests it was waiting for were interrupted (``CallSession``, ``_preempt``):
+    # the caller is handed back now, and the call ends once Asterisk says whether they were
+    # still there.
+    step.log(
+        c.Severity.WARNING,
+        "caller not in a waiting bridge in time: handed back to the dialplan",
+        guard_s=step.view.settings.setup_guard_s,
+    )
+    step.do(c.HandBack(reported=True))
+
+
+def handed_back(step: Step, item: i.Input) -> None:
+    """Handed back by the setup guard: the call ends, handed back (or abandoned, the caller
+    gone meanwhile); nothing of it is left in Asterisk."""
+    assert isinstance(item, i.HandedBack)
+    if item.caller_gone:
+        end(step, CallOutcome.ABANDONED, "the caller hung up before waiting", "caller")
+        return
+    guard = step.view.settings.setup_guard_s
+    end(
+        step,
+        CallOutcome.HANDED_BACK,
+        f"not in its waiting bridge {guard:g} s after arriving: handed back to the dialplan"
+        " fallback",
+        "application",
+    )
 
 
 def restored(step: Step, item: i.Input) -> None:

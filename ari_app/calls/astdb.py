@@ -15,7 +15,10 @@ to ARI, read and write (``live_dangerously`` would lift that, and give ARI users
 too), ``DB_KEYS()`` is not; ``GET /asterisk/variable`` evaluates no function at all, a
 channel's ``GET /channels/{id}/variable`` does. So the data is in the keys, listed through a
 channel the application creates for that (never dialled), and entries read are deleted by the
-dialplan: originating ``Local/<call id>@vcta-forget`` runs ``DBdeltree`` on both.
+dialplan: originating ``Local/forget@vcta-forget`` with ``VCTA_FORGET`` listing call ids runs
+``DBdeltree`` on both entries of each. One originate per sweep and about 50 calls, not one per
+call: the hangup handler writes an entry for every call, and a Local channel per call cost
+Asterisk and us a request and two channels each.
 """
 
 from __future__ import annotations
@@ -39,6 +42,9 @@ log = logging.getLogger(__name__)
 ENDED_FAMILY = "vcta_ended"
 FALLBACK_FAMILY = "vcta_fallback"
 FORGET_CONTEXT = "vcta-forget"
+FORGET_VARIABLE = "VCTA_FORGET"
+# Call ids per deletion, '&'-separated: well within what the dialplan's CUT() reads back.
+FORGET_BATCH_CHARS = 1000
 _FIELDS = 6  # arrived|ended|answered ms|answering channel|routing key|caller number
 
 
@@ -120,15 +126,28 @@ class DialplanRecords:
                         calls.append(call)
         return sorted(calls, key=lambda call: call.arrived_at), ended
 
-    async def forget(self, call_id: str) -> None:
-        """Delete both entries of ``call_id`` (through the dialplan: see the module)."""
-        if not _is_key(call_id):
-            return  # not an Asterisk unique id: the handler wrote nothing we can delete
+    async def forget(self, call_ids: list[str]) -> int:
+        """Delete both entries of each of ``call_ids`` (through the dialplan: see the
+        module); the number of calls whose deletion could not be asked (next sweep)."""
+        # Not an Asterisk unique id: the handler wrote nothing we can delete (and the list's
+        # separator can never come from a call id).
+        batches = _batches([call_id for call_id in call_ids if _is_key(call_id)])
+        results = await asyncio.gather(
+            *(self._forget(batch) for batch in batches), return_exceptions=True
+        )
+        return sum(
+            len(batch)
+            for batch, result in zip(batches, results, strict=True)
+            if isinstance(result, BaseException)
+        )
+
+    async def _forget(self, call_ids: list[str]) -> None:
         await self.ari.channels.originate(
-            f"Local/{call_id}@{FORGET_CONTEXT}",
+            f"Local/forget@{FORGET_CONTEXT}",
             context=FORGET_CONTEXT,
             extension="done",
             priority=1,
+            variables={FORGET_VARIABLE: "&".join(call_ids)},
         )
 
     @contextlib.asynccontextmanager
@@ -150,6 +169,18 @@ class DialplanRecords:
         except NotFound:
             return []  # nothing under it (an Asterisk without the family answers empty)
         return [key for key in value.split(",") if key]  # keys hold no comma (the handler)
+
+
+def _batches(call_ids: list[str]) -> list[list[str]]:
+    batches: list[list[str]] = []
+    size = FORGET_BATCH_CHARS
+    for call_id in call_ids:
+        if size + len(call_id) + 1 > FORGET_BATCH_CHARS:
+            batches.append([])
+            size = 0
+        batches[-1].append(call_id)
+        size += len(call_id) + 1
+    return batches
 
 
 def _is_key(call_id: str) -> bool:
@@ -223,10 +254,7 @@ class DialplanSweep:
             # A session not yet told of its end still needs the time.
             if call_id not in service.sessions:
                 done.add(call_id)
-        results = await asyncio.gather(
-            *(self.records.forget(call_id) for call_id in sorted(done)), return_exceptions=True
-        )
-        failed = sum(1 for result in results if isinstance(result, BaseException))
+        failed = await self.records.forget(sorted(done))
         if failed:
             log.warning("could not forget dialplan records; next pass", extra={"failed": failed})
 

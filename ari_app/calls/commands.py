@@ -132,7 +132,11 @@ class CheckCaller:
 
 @dataclass(frozen=True, slots=True)
 class HandBack:
-    """Send the caller back to the dialplan, whose fallback rings positions directly."""
+    """Send the caller back to the dialplan, whose fallback rings positions directly.
+    ``reported``: gives ``HandedBack`` (the setup guard's end waits for it; a failure ends the
+    call at once, whatever Asterisk says)."""
+
+    reported: bool = False
 
 
 # -- the policy's live state ---------------------------------------------------------------

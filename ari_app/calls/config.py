@@ -30,6 +30,11 @@ class CallSettings:
     ring_guard_s: float = 5.0
     # Longest announcement; a playback that never reports its end is stopped after this.
     playback_guard_s: float = 60.0
+    # A new caller not in their waiting bridge this long after arriving is handed back to the
+    # dialplan, whose fallback rings positions directly: under overload a caller must not
+    # wait in silence behind our requests, nor fail at SIP. None: never (the emulator, whose
+    # dialplan has no fallback).
+    setup_guard_s: float | None = 5.0
     recording_format: str = "wav"
     # HTTP connections to ARI at most: Asterisk refuses those past http.conf's sessionlimit
     # (100 unless set, the event websocket included), and a refused request is a retry.

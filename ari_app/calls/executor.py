@@ -78,6 +78,9 @@ class Executor:
         self._deliver = deliver
         self._jitter = random.Random(call_id)  # seeded by the call: a run can be replayed
         self._timers: dict[i.TimerKind, asyncio.TimerHandle] = {}
+        # The session interrupted the requests in progress to give the caller back: what they
+        # still create in Asterisk is to be cleaned up.
+        self.given_up = False
 
     async def run(self, commands: tuple[c.Command, ...]) -> list[i.Input]:
         """Carry ``commands`` out in order; the inputs their results give, in order."""
@@ -258,17 +261,39 @@ class Executor:
                 except NotFound:
                     return i.CallerChecked(False)
                 return i.CallerChecked(True)
-            case c.HandBack():
-                try:
-                    await ari.channels.continue_in_dialplan(call_id)
-                except Exception as error:  # the end is journaled whatever this says
-                    log.warning(
-                        "could not hand the caller back to the dialplan",
-                        extra={"call_id": call_id, "error": str(error)},
-                    )
+            case c.HandBack(reported=reported):
+                gone = await self._hand_back()
+                return i.HandedBack(gone) if reported else None
             case _:
                 raise TypeError(f"not a request: {command!r}")
         return None
+
+    async def _hand_back(self) -> bool:
+        """Continue the caller in the dialplan at the step after ``Stasis()``, which is the
+        fallback (asterisk/etc/extensions.conf); True when Asterisk no longer had the channel.
+        Any other failure is logged: the call's end is journaled whatever it says, and a
+        caller left in the application is adopted by the next resynchronisation."""
+        call_id = self.call_id
+        try:
+            await self._steady(lambda: self.host.ari.channels.continue_in_dialplan(call_id))
+        except AriHttpError as error:
+            if error.status in GONE_STATUSES:
+                # Gone (or, after an attempt without answer, already handed back by it).
+                log.info(
+                    "caller gone before being handed back",
+                    extra={"call_id": call_id, "status": error.status},
+                )
+                return True
+            self._hand_back_failed(error)
+        except Exception as error:
+            self._hand_back_failed(error)
+        return False
+
+    def _hand_back_failed(self, error: Exception) -> None:
+        log.warning(
+            "could not hand the caller back to the dialplan",
+            extra={"call_id": self.call_id, "error": str(error)},
+        )
 
     async def _originate(self, command: c.Originate) -> i.Input:
         host = self.host
@@ -340,7 +365,20 @@ class Executor:
         return True
 
     async def _create_bridge(self, bridge_id: str, bridge_type: str) -> None:
-        """Create one of our bridges; one left by an attempt that got no answer is reused."""
+        """Create one of our bridges; one left by an attempt that got no answer is reused.
+
+        Interrupted (the setup guard gave up on the call), the request may still reach
+        Asterisk after the call's clean-up destroyed the bridge: it is let finish, and a
+        bridge it made is destroyed then."""
+        creating = asyncio.ensure_future(self._create_or_find(bridge_id, bridge_type))
+        try:
+            await asyncio.shield(creating)
+        except asyncio.CancelledError:
+            if self.given_up:  # not a shutdown, which leaves calls for the next start
+                creating.add_done_callback(functools.partial(self._destroy_late, bridge_id))
+            raise
+
+    async def _create_or_find(self, bridge_id: str, bridge_type: str) -> None:
         ari = self.host.ari
         try:
             await self._steady(
@@ -348,6 +386,12 @@ class Executor:
             )
         except AriHttpError:
             await self._steady(lambda: ari.bridges.get(bridge_id))  # NotFound: a real failure
+
+    def _destroy_late(self, bridge_id: str, creating: asyncio.Future[None]) -> None:
+        if creating.cancelled() or creating.exception() is not None:
+            return  # no bridge was made
+        destroy = self.host.ari.bridges.destroy
+        self.host.spawn(self._quietly(lambda: destroy(bridge_id)), name=f"late-bridge:{bridge_id}")
 
     async def _quietly(self, request: Callable[[], Awaitable[object]]) -> None:
         """Clean-up request: whatever it says, the call goes on."""

@@ -163,6 +163,7 @@ class TimerKind(StrEnum):
     RING_GUARD = "ring_guard"  # Asterisk said nothing about a ringing position for too long
     REMINDER = "reminder"  # time to remind the waiting caller that help is coming
     PLAYBACK_GUARD = "playback_guard"  # an announcement never reported its end
+    SETUP_GUARD = "setup_guard"  # a new caller is still not in their waiting bridge
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,12 +187,21 @@ class PlaybackGuardFired:
     token: int
 
 
-TimerInput = RingGuardFired | ReminderDue | PlaybackGuardFired
+@dataclass(frozen=True, slots=True)
+class SetupGuardFired:
+    """``setup_guard_s`` after the caller's arrival, they are not in their waiting bridge yet
+    (answering or bridging them is stuck behind a saturated Asterisk, or our own backlog)."""
+
+    token: int
+
+
+TimerInput = RingGuardFired | ReminderDue | PlaybackGuardFired | SetupGuardFired
 
 TIMER_INPUTS: dict[TimerKind, type[TimerInput]] = {
     TimerKind.RING_GUARD: RingGuardFired,
     TimerKind.REMINDER: ReminderDue,
     TimerKind.PLAYBACK_GUARD: PlaybackGuardFired,
+    TimerKind.SETUP_GUARD: SetupGuardFired,
 }
 
 
@@ -275,6 +285,14 @@ class RecordingStarted:
     ok: bool
 
 
+@dataclass(frozen=True, slots=True)
+class HandedBack:
+    """The caller was sent back to the dialplan, or ``caller_gone``: Asterisk no longer had
+    their channel (they hung up meanwhile)."""
+
+    caller_gone: bool
+
+
 Input = (
     Begin
     | Restored
@@ -293,6 +311,7 @@ Input = (
     | RingGuardFired
     | ReminderDue
     | PlaybackGuardFired
+    | SetupGuardFired
     | Answered
     | JoinedWaitingBridge
     | PlayStarted
@@ -302,5 +321,6 @@ Input = (
     | JoinedTalkBridge
     | CallerChecked
     | RecordingStarted
+    | HandedBack
 )
 """Every kind of input a call's machine takes."""

@@ -67,6 +67,8 @@ TRANSITIONS: dict[tuple[SessionState, type[i.Input]], Transition] = {
     (S.ARRIVED, i.JoinedWaitingBridge): Transition(
         arriving.joined_waiting_bridge, (S.WAITING, S.ENDED)
     ),
+    (S.ARRIVED, i.SetupGuardFired): Transition(arriving.setup_guard, (S.ARRIVED,)),
+    (S.ARRIVED, i.HandedBack): Transition(arriving.handed_back, _AFTER_ENDING),
     **{(s, i.Resume): Transition(holding.resume, (s,)) for s in HOLDING},
     (S.CONNECTED, i.Resume): Transition(offering.resume_connected, (S.CONNECTED,)),
     **{(s, i.PlayStarted): Transition(holding.play_started, (s,)) for s in HOLDING},
@@ -165,6 +167,17 @@ def _ignored() -> dict[tuple[SessionState, type[i.Input]], str]:
         " ChannelDestroyed)",
     )
     say((S.ARRIVED,), (i.LegAnswered,), "no leg is rung before the call waits")
+    say(
+        (S.WAITING, S.OFFERED, S.CONNECTED, S.ENDED),
+        (i.SetupGuardFired,),
+        "the caller reached the waiting bridge as the guard fired (it is disarmed there), or"
+        " the call is over",
+    )
+    say(
+        (S.WAITING, S.OFFERED, S.CONNECTED, S.ENDED),
+        (i.HandedBack,),
+        "only the setup guard waits for the hand-back's answer; a failure ends the call at once",
+    )
     say((S.ENDED,), (i.CallerLeft,), "the call is over already")
     say((S.ENDED,), (i.NodeLost,), "the call is over already")
     say(

@@ -62,6 +62,9 @@ class CallSession:
         self._executor = Executor(host, call_id, caller_number, self, self.deliver)
         self._queue: asyncio.Queue[Input | _Decided | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        # While arriving, each input is handled in a task of its own that the setup guard may
+        # interrupt: its requests may be stuck behind a saturated Asterisk.
+        self._setting_up: asyncio.Task[None] | None = None
 
     # -- what the service, the resynchronisation and the tests read -----------------------
 
@@ -111,6 +114,8 @@ class CallSession:
     def deliver(self, item: Input) -> None:
         """Queue an input; never blocks. Inputs after the end are dropped by the task."""
         self._queue.put_nowait(item)
+        if isinstance(item, i.SetupGuardFired):
+            self._preempt(item)
         backlog = self._queue.qsize()
         if backlog > self.host.settings.backlog_warning:
             log.warning(
@@ -176,10 +181,40 @@ class CallSession:
             item = await self._queue.get()
             if item is None:
                 return
-            await self._safely(item)
+            if self.state is SessionState.ARRIVED and self.host.settings.setup_guard_s:
+                await self._interruptibly(item)
+            else:
+                await self._safely(item)
             if self.state is SessionState.ENDED:
                 self._drain()
                 return
+
+    async def _interruptibly(self, item: Input | _Decided) -> None:
+        self._setting_up = asyncio.get_running_loop().create_task(
+            self._safely(item), name=f"call-setup:{self.call_id}"
+        )
+        try:
+            await self._setting_up
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # the session itself is cancelled
+            # Interrupted by the guard, whose input is next in the queue.
+        finally:
+            self._setting_up = None
+
+    def _preempt(self, item: i.SetupGuardFired) -> None:
+        """The setup guard fired: stop waiting for the requests in progress (answering,
+        bridging), so that its decision hands the caller back now. A guard disarmed since
+        (the caller reached the waiting bridge meanwhile) interrupts nothing."""
+        setting_up = self._setting_up
+        if setting_up is None or setting_up.done():
+            return
+        if (i.TimerKind.SETUP_GUARD, item.token) not in self.call.timers:
+            return
+        log.info("call setup interrupted by its guard", extra={"call_id": self.call_id})
+        self._executor.given_up = True
+        setting_up.cancel()
 
     async def _safely(self, item: Input | _Decided) -> None:
         try:

@@ -272,7 +272,10 @@ async def api_world(
             journal=MetricsJournal(ActivityJournal(Tee(*journals), activity), registry),
             recorder=recorder,
             clock=clock,
-            settings=CallSettings(app_name=APP, **{"wrap_up_s": 0.0, **settings}),
+            # No setup guard: the emulator's dialplan has no fallback (tests/calls/harness.py).
+            settings=CallSettings(
+                app_name=APP, **{"wrap_up_s": 0.0, "setup_guard_s": None, **settings}
+            ),
         )
         pool = await open_pool(pg_dsn)
         stack.push_async_callback(pool.close)

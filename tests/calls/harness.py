@@ -204,7 +204,10 @@ async def running(
         emulator.add_endpoint(resource, script=chosen, online=resource not in offline)
     journal = MemoryJournal() if journal_also is None else TeeJournal(journal_also)
     recorder = MemoryModeRecorder()
-    call_settings = CallSettings(app_name=APP, **{"wrap_up_s": 0.0, **settings})
+    # No setup guard unless a test asks: the emulator's dialplan has no fallback (a caller
+    # handed back is hung up), and at SPEED a few clock seconds are a fraction of a real one.
+    defaults = {"wrap_up_s": 0.0, "setup_guard_s": None}
+    call_settings = CallSettings(app_name=APP, **{**defaults, **settings})
     service, ari, stream = new_service(
         emulator=emulator,
         topology=topology,

@@ -239,6 +239,9 @@ ARRIVED_ENTRY = c.Journal(
     JournalKind.ARRIVED, at=100.0, details={"routing_key": "18", "channel_id": CALL}
 )
 JOIN: list[c.Command] = [c.CreateBridge(HOLD, "mixing"), c.JoinWaitingBridge(HOLD)]
+GUARD = c.ArmTimer(i.TimerKind.SETUP_GUARD, 5.0, 1)
+GUARDED: dict[str, object] = {"timers": ((i.TimerKind.SETUP_GUARD, 1),), "timer_tokens": 1}
+HANDED_BACK = "not in its waiting bridge 5 s after arriving: handed back to the dialplan fallback"
 MUSIC: list[c.Command] = [c.StartMusic(HOLD, "default")]
 
 
@@ -346,7 +349,7 @@ def media_cases(state: SessionState) -> list[Case]:
 CASES: list[Case] = [
     # -- arriving --------------------------------------------------------------------------
     Case(
-        "a new call ringing: journaled, routed in the policy, answered",
+        "a new call ringing: journaled, routed in the policy, guarded, answered",
         call(),
         i.Begin("Ring", ROUTE),
         [
@@ -354,6 +357,7 @@ CASES: list[Case] = [
             c.PolicyArrived(ROUTE, 100.0),
             c.Journal(JournalKind.ROUTED, reason="18 is sdis77's"),
             c.Log(c.Severity.INFO, "call routed", {"unit": "sdis77", "reason": "18 is sdis77's"}),
+            GUARD,
             c.Answer(),
         ],
         S.ARRIVED,
@@ -363,7 +367,7 @@ CASES: list[Case] = [
         "a new call already up and known to the policy: straight into its waiting bridge",
         call(),
         i.Begin("Up", None),
-        [ARRIVED_ENTRY, *JOIN],
+        [ARRIVED_ENTRY, GUARD, *JOIN],
         S.ARRIVED,
         where=where(CallStatus.ROUTED),
     ),
@@ -389,10 +393,11 @@ CASES: list[Case] = [
     ),
     Case(
         "in the waiting bridge: waits in the policy first, then the welcome",
-        call(hold_bridge=HOLD),
+        call(hold_bridge=HOLD, **GUARDED),
         i.JoinedWaitingBridge(ok=True),
         [
             c.PolicyWaiting(),
+            c.DisarmTimer(i.TimerKind.SETUP_GUARD),
             c.Journal(JournalKind.WAITING),
             c.Log(c.Severity.DEBUG, "call waiting", {"unit": "sdis77"}),
             c.Distribute(),
@@ -404,10 +409,11 @@ CASES: list[Case] = [
     ),
     Case(
         "in the waiting bridge after a move, a crisis set: marked, the crisis message first",
-        call(hold_bridge=HOLD),
+        call(hold_bridge=HOLD, **GUARDED),
         i.JoinedWaitingBridge(ok=True),
         [
             c.PolicyWaiting(),
+            c.DisarmTimer(i.TimerKind.SETUP_GUARD),
             c.Journal(JournalKind.WAITING),
             c.Log(c.Severity.DEBUG, "call waiting", {"unit": "sdis77"}),
             c.MarkQueue(),
@@ -460,6 +466,46 @@ CASES: list[Case] = [
         ],
         S.ENDED,
         where=None,
+    ),
+    Case(
+        "not in the waiting bridge when the setup guard fires: handed back to the dialplan",
+        call(hold_bridge=HOLD, **GUARDED),
+        i.SetupGuardFired(1),
+        [
+            c.Log(
+                c.Severity.WARNING,
+                "caller not in a waiting bridge in time: handed back to the dialplan",
+                {"guard_s": 5.0},
+            ),
+            c.HandBack(reported=True),
+        ],
+        S.ARRIVED,
+        where=where(CallStatus.ROUTED),
+    ),
+    Case(
+        "handed back by the guard: journaled handed back, the policy told, the bridge destroyed",
+        call(hold_bridge=HOLD),
+        i.HandedBack(caller_gone=False),
+        [
+            c.DisarmTimers(),
+            c.PolicyEnded(),
+            c.DestroyBridge(HOLD),
+            *ended(CallOutcome.HANDED_BACK, HANDED_BACK, "application", S.ARRIVED),
+        ],
+        S.ENDED,
+        where=where(CallStatus.ROUTED),
+    ),
+    Case(
+        "the caller gone when handed back (404): abandoned, nothing left",
+        call(),
+        i.HandedBack(caller_gone=True),
+        [
+            c.DisarmTimers(),
+            c.PolicyEnded(),
+            *ended(CallOutcome.ABANDONED, "the caller hung up before waiting", "caller", S.ARRIVED),
+        ],
+        S.ENDED,
+        where=where(CallStatus.ROUTED),
     ),
     # -- after a restart -------------------------------------------------------------------
     Case(
@@ -517,6 +563,7 @@ CASES: list[Case] = [
         i.Resume("Ring"),
         [
             c.Journal(JournalKind.RECOVERED, reason="rebuilt from Asterisk before waiting"),
+            GUARD,
             c.Answer(),
         ],
         S.ARRIVED,
@@ -1087,12 +1134,18 @@ RESULT_GIVING = (
 )
 
 
+def gives_a_result(command: c.Command) -> bool:
+    return isinstance(command, RESULT_GIVING) or (
+        isinstance(command, c.HandBack) and command.reported
+    )
+
+
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_a_command_giving_a_result_comes_last_but_for_bookkeeping(case: Case) -> None:
     # Its result is decided once the decision's commands are carried out: nothing may be
     # asked of Asterisk after it that the result would change.
     _, commands = case.decide()
-    giving = [n for n, command in enumerate(commands) if isinstance(command, RESULT_GIVING)]
+    giving = [n for n, command in enumerate(commands) if gives_a_result(command)]
     assert len(giving) <= 1
     if giving:
         assert all(is_local(command) for command in commands[giving[0] + 1 :])
@@ -1122,12 +1175,34 @@ def test_stale_inputs_are_rows_that_decide_nothing() -> None:
         (offered(), i.LegDestroyed("vcta-op-old", 17, "User busy")),
         (offered(), i.Originated("vcta-op-old", i.OriginateOutcome.RINGING)),
         (connected(), i.LegLeft("vcta-op-old")),
+        (call(timers=((i.TimerKind.SETUP_GUARD, 2),), timer_tokens=2), i.SetupGuardFired(1)),
     ]
     for before, item in stale:
         decision = decide(View(before, 110.0, RINGING, SETTINGS, NAMES), item)
         assert decision.handled
         assert decision.commands == ()
         assert decision.call.state is before.state
+
+
+def test_the_guard_firing_as_the_caller_reaches_the_waiting_bridge_changes_nothing() -> None:
+    # The guard's input may already be queued when the caller's joining is decided: that
+    # decision disarms the guard, and the input then finds the call waiting.
+    arriving = call(hold_bridge=HOLD, **GUARDED)
+    joined = decide(
+        View(arriving, 104.9, where(CallStatus.ROUTED), SETTINGS, NAMES),
+        i.JoinedWaitingBridge(ok=True),
+    )
+    assert joined.call.state is S.WAITING
+    assert all(kind is not i.TimerKind.SETUP_GUARD for kind, _ in joined.call.timers)
+    late = decide(View(joined.call, 105.0, where(), SETTINGS, NAMES), i.SetupGuardFired(1))
+    assert late == (joined.call, (), False)
+
+
+def test_no_guard_is_armed_when_the_setting_is_off() -> None:
+    unguarded = replace(SETTINGS, setup_guard_s=None)
+    decision = decide(View(call(), 100.0, None, unguarded, NAMES), i.Begin("Ring", ROUTE))
+    assert not any(isinstance(command, c.ArmTimer) for command in decision.commands)
+    assert decision.call.timers == ()
 
 
 def test_a_reminder_while_an_announcement_plays_is_spent_and_plays_nothing() -> None:
