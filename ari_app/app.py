@@ -44,7 +44,7 @@ from ari_app.calls.running import call_handling
 from ari_app.clock import Clock, real_clock
 from ari_app.diagnosis import DATABASE, AriProbe, Problems, dsn_problem, watch_asterisk
 from ari_app.leadership import Leadership, stop_leadership
-from ari_app.media_check import AsteriskMedia
+from ari_app.media_check import NodesMedia
 from ari_app.roles import Role, RoleView
 from ari_app.settings import Settings
 from ari_app.standby import CallsInForce, StandbyCalls, keep_standby_fresh
@@ -260,9 +260,10 @@ async def _serve(
     registry = CollectorRegistry()
     activity = Activity()  # the last hour the dashboard shows, counted from the journal
     clock = real_clock()
-    ari_config = AriConfig(
-        str(settings.ari_url), settings.ari_user, settings.ari_password.get_secret_value()
-    )
+    node_configs = [
+        (name, AriConfig(url, settings.ari_user, settings.ari_password.get_secret_value()))
+        for name, url in settings.nodes()
+    ]
     instance = instance_name(settings)
     leadership = leadership_of(settings, dsn, instance) if settings.leadership == "lease" else None
     if leadership is None and reachable:
@@ -287,7 +288,7 @@ async def _serve(
         registry=registry,
         problems=problems,
         dsn=dsn,
-        ari_config=ari_config,
+        nodes=node_configs,
         role=role,
     )
 
@@ -318,7 +319,7 @@ async def _serve(
 
     service = await stack.enter_async_context(
         call_handling(
-            ari_config=ari_config,
+            nodes=node_configs,
             topology=topology,
             modes=modes,
             journal=journal_port,
@@ -331,6 +332,7 @@ async def _serve(
                 setup_guard_s=settings.setup_guard_s,
                 recording=settings.recording,
                 ari_connections=settings.ari_max_connections,
+                node_down_after_s=settings.node_down_after_s,
             ),
             # Without PostgreSQL at start, the previous run's open calls cannot be read:
             # waiting for the journal to catch up only kept /readyz at 503 for 10 s.
@@ -361,7 +363,7 @@ async def _serve(
         "running",
         extra={
             "app": settings.app_name,
-            "ari": str(settings.ari_url),
+            "ari": ", ".join(f"{name}={config.url}" for name, config in node_configs),
             "api": served_url,
             "instance": instance,
             "role": role().role.value,
@@ -383,7 +385,7 @@ async def _start_api(
     registry: CollectorRegistry,
     problems: Problems,
     dsn: str,
-    ari_config: AriConfig,
+    nodes: list[tuple[str, AriConfig]],
     role: Callable[[], RoleView],
 ) -> str:
     """Serve the duty officers' API over ``calls`` (and watch Asterisk for /readyz); its URL."""
@@ -407,7 +409,7 @@ async def _start_api(
         activity=activity,
         clock=clock,
         problems=current_problems,
-        media=AsteriskMedia(ari_config),
+        media=NodesMedia(nodes),
         role=role,
     )
     try:
@@ -419,11 +421,18 @@ async def _start_api(
             f"cannot serve the API on {settings.api_host}:{settings.api_port}: "
             f"{error.strerror} (ARI_APP_API_HOST / ARI_APP_API_PORT)"
         ) from None
-    probe = AriProbe(
-        str(settings.ari_url), settings.ari_user, settings.ari_password.get_secret_value()
-    )
+    probes = [(name, AriProbe(config.url, config.user, config.password)) for name, config in nodes]
+
+    async def problem() -> str | None:
+        # With several nodes, why each one cannot be used, named.
+        found = [(name, await probe.problem()) for name, probe in probes]
+        said = [(name, text) for name, text in found if text is not None]
+        if len(probes) == 1 or not said:
+            return said[0][1] if said else None
+        return "; ".join(f"node {name}: {text}" for name, text in said)
+
     watching = asyncio.create_task(
-        watch_asterisk(probe.problem, lambda: calls.ready, problems),
+        watch_asterisk(problem, lambda: calls.ready, problems),
         name="diagnosis:asterisk",
     )
     stack.push_async_callback(_cancel, watching)

@@ -68,3 +68,18 @@ class AsteriskMedia:
             "cannot check the media with Asterisk; accepted unchecked",
             extra={"media": media, "error": why},
         )
+
+
+class NodesMedia:
+    """Asks every Asterisk node: a crisis message is played on the node each caller waits on,
+    so a sound missing on one node is refused naming that node."""
+
+    def __init__(self, nodes: list[tuple[str, AriConfig]]) -> None:
+        self._checks = [(name, AsteriskMedia(config)) for name, config in nodes]
+
+    async def problem(self, media: str) -> str | None:
+        for name, check in self._checks:
+            problem = await check.problem(media)
+            if problem is not None:
+                return problem if len(self._checks) == 1 else f"on node {name}: {problem}"
+        return None

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError
+from pydantic import AnyHttpUrl, Field, SecretStr, TypeAdapter, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ari_app.calls.config import Recording
@@ -31,6 +32,43 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 PACKAGED_EXAMPLE = Path(__file__).resolve().parent / "examples" / "sdis77.toml"
 
+_NODE_NAME = r"^[A-Za-z0-9_.-]+$"
+_HTTP_URL: TypeAdapter[AnyHttpUrl] = TypeAdapter(AnyHttpUrl)
+
+
+def parse_nodes(text: str) -> tuple[tuple[str, str], ...]:
+    """``paris=http://10.1.0.2:8088/ari,lyon=http://10.2.0.2:8088/ari`` as (name, URL)
+    pairs; ValueError with one sentence saying what is wrong."""
+    if not text.strip():
+        return ()
+    nodes: list[tuple[str, str]] = []
+    for entry in (part.strip() for part in text.split(",")):
+        if not entry:
+            raise ValueError(
+                "an entry is empty (two commas in a row, or one at an end): give each node"
+                " as name=URL, separated by commas"
+            )
+        name, equals, url = (x.strip() for x in entry.partition("="))
+        if not equals or not name or not url:
+            raise ValueError(
+                f"{entry!r} is not name=URL: give each node as name=URL, separated by commas"
+                " (paris=http://10.1.0.2:8088/ari,lyon=http://10.2.0.2:8088/ari)"
+            )
+        if not re.match(_NODE_NAME, name):
+            raise ValueError(f"node name {name!r} may hold only letters, digits, '_', '.' and '-'")
+        try:
+            parsed = _HTTP_URL.validate_python(url)
+        except ValidationError:
+            raise ValueError(
+                f"node {name}'s URL {url!r} is not an http(s) URL such as http://10.1.0.2:8088/ari"
+            ) from None
+        if name in (n for n, _ in nodes):
+            raise ValueError(f"node name {name!r} is given twice: each node needs its own name")
+        if str(parsed) in (u for _, u in nodes):
+            raise ValueError(f"nodes {name} and another have the same URL {url!r}")
+        nodes.append((name, str(parsed)))
+    return tuple(nodes)
+
 
 class Settings(BaseSettings):
     """Everything the application needs to know about its surroundings."""
@@ -46,6 +84,26 @@ class Settings(BaseSettings):
     ari_url: AnyHttpUrl = Field(
         default=AnyHttpUrl("http://127.0.0.1:8088/ari"),
         description="Base URL of Asterisk's REST interface, with the /ari prefix.",
+    )
+    asterisk_nodes: str = Field(
+        default="",
+        description="Every Asterisk node by name, comma-separated name=URL"
+        " (paris=http://10.1.0.2:8088/ari,lyon=http://10.2.0.2:8088/ari), all with the same"
+        " ARI user and password; unset: the one node ARI_APP_NODE_NAME at ARI_APP_ARI_URL.",
+    )
+    node_name: str = Field(
+        default="asterisk",
+        pattern=_NODE_NAME,
+        max_length=40,
+        description="The name of the one Asterisk node when ARI_APP_ASTERISK_NODES is unset"
+        " (in the journal, logs, metrics and /readyz).",
+    )
+    node_down_after_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description="How long a node's event stream may stay lost before the node is counted"
+        " down: its calls end, its phones' registrations stop counting.",
     )
     ari_user: str = Field(default="ari-app", min_length=1, description="ARI user (ari.conf).")
     ari_password: SecretStr = Field(
@@ -139,6 +197,17 @@ class Settings(BaseSettings):
         " lease and a standby takes over (lease mode).",
     )
     log_level: LogLevel = Field(default="INFO", description="Logging level.")
+
+    @field_validator("asterisk_nodes")
+    @classmethod
+    def _nodes_parse(cls, value: str) -> str:
+        parse_nodes(value)
+        return value
+
+    def nodes(self) -> tuple[tuple[str, str], ...]:
+        """Every Asterisk node as (name, ARI URL): those of ARI_APP_ASTERISK_NODES, else the
+        one node ARI_APP_NODE_NAME at ARI_APP_ARI_URL."""
+        return parse_nodes(self.asterisk_nodes) or ((self.node_name, str(self.ari_url)),)
 
 
 def describe_error(error: ValidationError) -> str:

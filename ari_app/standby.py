@@ -78,6 +78,9 @@ class StandbyCalls:
     def pick(self, position_id: str, call_id: str) -> PickDecision:
         return PickDecision(False, NOT_ACTIVE)
 
+    def node_states(self) -> dict[str, str]:
+        return {}  # a standby connects to no node
+
 
 class CallsInForce:
     """The ``CallControl`` the API is built on: the standby's until ``activate``, then the
@@ -125,6 +128,9 @@ class CallsInForce:
 
     def pick(self, position_id: str, call_id: str) -> PickDecision:
         return self._current.pick(position_id, call_id)
+
+    def node_states(self) -> dict[str, str]:
+        return self._current.node_states()
 
 
 async def keep_standby_fresh(

@@ -215,6 +215,14 @@ class LiveStateCollector:
             "1 when the call handling is connected to Asterisk and resynchronised.",
             value=1 if self.calls.ready else 0,
         )
+        node_up = GaugeMetricFamily(
+            "ari_app_node_up",
+            "1 while the Asterisk node is connected and in step (offers are made through it).",
+            labels=["node"],
+        )
+        for name, state in self.calls.node_states().items():
+            node_up.add_metric([name], 1 if state == "up" else 0)
+        yield node_up
         yield CounterMetricFamily(
             "ari_app_ari_reconnects",
             "Times the ARI event stream came back after being lost.",

@@ -151,6 +151,12 @@ class Readiness(Answer):
         description="What works only in part, by dependency ('database', 'asterisk'): a "
         "sentence saying why and what to do (calls are taken without PostgreSQL).",
     )
+    nodes: dict[str, str] = Field(
+        default_factory=dict,
+        description="Each Asterisk node's state by name: up (offers are made through it), "
+        "connecting (its event stream is lost or resynchronising), down (lost past "
+        "ARI_APP_NODE_DOWN_AFTER_S: its calls ended). Ready while one node is up.",
+    )
 
 
 class CentreModesState(Answer):

@@ -62,6 +62,10 @@ class CallControl(Protocol):
         """Ring ``position_id`` for waiting call ``call_id``, or refuse with a reason."""
         ...
 
+    def node_states(self) -> dict[str, str]:
+        """Each Asterisk node's state (``up``, ``connecting``, ``down``) by name."""
+        ...
+
 
 class Grant(Protocol):
     """What a verified bearer token allows (``ari_app.store.ApiToken`` is one)."""

@@ -30,6 +30,7 @@ async def readyz(context: RequestContext) -> Readiness:
             + [ErrorDetail(location=k, message=v) for k, v in sorted(problems.items())],
             headers={"Retry-After": "2", **active_header(role)},
         )
+    nodes = context.deps.calls.node_states()
     if not context.deps.calls.ready:
         asterisk = problems.get("asterisk")
         raise ApiError(
@@ -38,16 +39,27 @@ async def readyz(context: RequestContext) -> Readiness:
             f"not connected to Asterisk: {asterisk}"
             if asterisk
             else "the call handling is not connected to Asterisk yet, or is resynchronising",
-            details=[ErrorDetail(location=k, message=v) for k, v in sorted(problems.items())],
+            details=[ErrorDetail(location=k, message=v) for k, v in sorted(problems.items())]
+            + [ErrorDetail(location=f"node:{k}", message=v) for k, v in nodes.items()],
             headers={"Retry-After": "2"},
         )
     message = "connected to Asterisk and in step with it"
+    lost = [name for name, state in nodes.items() if state != "up"]
+    if lost:
+        message += "; Asterisk node not in use: " + ", ".join(
+            f"{name} ({nodes[name]})" for name in lost
+        )
     if problems:
         message += "; working in part: " + "; ".join(problems.values())
     if role.without_database:
         message += "; active without the lease while PostgreSQL is unreachable"
     return Readiness(
-        ready=True, message=message, problems=problems, role=role.role.value, instance=role.instance
+        ready=True,
+        message=message,
+        problems=problems,
+        role=role.role.value,
+        instance=role.instance,
+        nodes=nodes,
     )
 
 

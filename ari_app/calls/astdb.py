@@ -194,9 +194,13 @@ class SweepHost(Protocol):
 
     ari: AriClient
     names: CallNames
-    topology: Topology
-    policy: PolicyState
     journal: Journal
+
+    @property
+    def topology(self) -> Topology: ...
+
+    @property
+    def policy(self) -> PolicyState: ...
 
     @property
     def sessions(self) -> Container[str]:

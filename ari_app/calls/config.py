@@ -44,5 +44,8 @@ class CallSettings:
     policy_interval_s: float = 1.0  # how often waiting calls are considered for mutual aid
     # How often calls the dialplan fallback handled alone are looked for in AstDB.
     dialplan_sweep_s: float = 10.0
+    # Real seconds a node's event stream may stay lost before the node is counted down and
+    # its calls ended (a reconnection within it costs nothing).
+    node_down_after_s: float = 5.0
     # A session whose queue grows past this is falling behind: warn.
     backlog_warning: int = 50

@@ -96,6 +96,48 @@ def channels_gone(step: Step, item: i.Input) -> None:
         offer_failed(step, OfferFailure.NO_ANSWER, "the ringing ended unseen")
 
 
+def node_lost(step: Step, item: i.Input) -> None:
+    """The call's Asterisk node is lost, and the call with it: out of the policy (its
+    position freed), journaled ended naming the node; nothing is asked of the lost node."""
+    assert isinstance(item, i.NodeLost)
+    call = step.call
+    where = step.view.where
+    previous = call.state
+    step.disarm_all()
+    for resource in (call.leg_id, call.playback_id):
+        if resource is not None:
+            step.do(c.Forget(resource))
+    step.set(
+        state=S.ENDED,
+        leg_id=None,
+        playback_id=None,
+        playlist=(),
+        moh_playing=False,
+        hold_bridge=None,
+        talk_bridge=None,
+    )
+    if where is not None:
+        step.do(c.PolicyEnded())
+    outcome = CallOutcome.ANSWERED if previous is S.CONNECTED else CallOutcome.LOST
+    reason = f"Asterisk node {item.node} lost: the call ended with it"
+    step.journal(
+        JournalKind.ENDED,
+        unit=where.unit if where else None,
+        home_centre=where.home_centre if where else None,
+        reason=reason,
+        outcome=outcome,
+        details={
+            "ended_by": "node_lost",
+            "node": item.node,
+            "state": str(previous),
+            "waited_s": round((call.connected_at or step.now) - call.arrived_at, 3),
+        },
+    )
+    step.log(c.Severity.WARNING, "call ended", outcome=outcome, reason=reason)
+    talked = where is not None and where.status is CallStatus.CONNECTED
+    step.do(c.Finish(where.position if talked and where is not None else None))
+
+
 def failed(step: Step, item: i.Input) -> None:
     """A failure must never strand a caller: back to the dialplan, whose fallback rings
     positions directly (asterisk/etc/extensions.conf)."""

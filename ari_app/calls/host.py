@@ -26,9 +26,11 @@ class SessionHost(Protocol):
     ari: AriClient
     names: CallNames
     settings: CallSettings
-    policy: PolicyState
     journal: Journal
     clock: Clock
+
+    @property
+    def policy(self) -> PolicyState: ...
 
     def register(self, resource_id: str, sink: EventSink) -> None:
         """Route the events of ``resource_id`` (an operator leg, a playback) to ``sink``."""

@@ -102,6 +102,14 @@ class ChannelsGone:
 
 
 @dataclass(frozen=True, slots=True)
+class NodeLost:
+    """The Asterisk node carrying this call is lost (its event stream gone for longer than
+    the node-down delay): the call's channels ended with it, or can no longer be reached."""
+
+    node: str
+
+
+@dataclass(frozen=True, slots=True)
 class Failed:
     """Handling this call raised: the caller must not be stranded."""
 
@@ -293,6 +301,7 @@ Input = (
     | MoveCall
     | CallMoved
     | ChannelsGone
+    | NodeLost
     | Failed
     | CallerLeft
     | LegAnswered

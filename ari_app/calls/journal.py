@@ -58,6 +58,7 @@ class JournalEntry:
     outcome: CallOutcome | None = None
     details: Mapping[str, JournalValue] = field(default_factory=dict)
     entry_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    node: str | None = None  # the Asterisk node that carried the call
 
 
 class Journal(Protocol):
@@ -76,6 +77,7 @@ class OpenCall:
     home_centre: str | None = None
     position: str | None = None
     caller: str | None = None
+    node: str | None = None  # the Asterisk node that carried it (None: journaled before)
 
 
 class OpenCalls(Protocol):
@@ -114,6 +116,7 @@ class MemoryJournal:
                     last.home_centre,
                     last.position,
                     last.caller,
+                    next((e.node for e in entries if e.node is not None), None),
                 )
             )
         return open_calls

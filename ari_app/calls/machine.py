@@ -102,6 +102,7 @@ TRANSITIONS: dict[tuple[SessionState, type[i.Input]], Transition] = {
     (S.WAITING, i.ChannelsGone): Transition(endings.channels_gone, (S.WAITING, S.ENDED)),
     (S.OFFERED, i.ChannelsGone): Transition(endings.channels_gone, (S.OFFERED, S.WAITING, S.ENDED)),
     (S.CONNECTED, i.ChannelsGone): Transition(endings.channels_gone, (S.CONNECTED, S.ENDED)),
+    **{(s, i.NodeLost): Transition(endings.node_lost, _AFTER_ENDING) for s in (S.ARRIVED, *LIVE)},
     **{
         (s, i.Failed): Transition(endings.failed, _AFTER_ENDING)
         for s in (S.ARRIVED, S.WAITING, S.OFFERED)
@@ -178,6 +179,7 @@ def _ignored() -> dict[tuple[SessionState, type[i.Input]], str]:
         "only the setup guard waits for the hand-back's answer; a failure ends the call at once",
     )
     say((S.ENDED,), (i.CallerLeft,), "the call is over already")
+    say((S.ENDED,), (i.NodeLost,), "the call is over already")
     say(
         (S.ARRIVED, S.ENDED),
         (i.ChannelsGone,),

@@ -47,17 +47,21 @@ endpoint-subscribed application otherwise gets every event of every phone's chan
 
 
 class ResyncHost(Protocol):
-    """The call service, as the resynchronisation sees it."""
+    """One Asterisk node of the call service, as the resynchronisation sees it."""
 
     ari: AriClient
     names: CallNames
     settings: CallSettings
-    topology: Topology
-    policy: PolicyState
     journal: Journal
     clock: Clock
     open_calls: OpenCalls | None
     dialplan: DialplanSweep
+
+    @property
+    def topology(self) -> Topology: ...
+
+    @property
+    def policy(self) -> PolicyState: ...
 
     @property
     def sessions(self) -> Mapping[str, CallSession]: ...
@@ -73,6 +77,16 @@ class ResyncHost(Protocol):
     ) -> CallSession: ...
 
     def engaged(self, channel_ids: list[str]) -> bool: ...
+
+    def endpoint_changed(
+        self,
+        endpoint: str,
+        state: str | None,
+        channel_ids: list[str] | None = None,
+        *,
+        quiet: bool = False,
+        at: float | None = None,
+    ) -> None: ...
 
     def spawn(self, coroutine: Coroutine[Any, Any, None], *, name: str) -> None: ...
 
@@ -100,15 +114,16 @@ class Resynchroniser:
         )
         now = service.clock.now()
         for endpoint in endpoints:
-            position = service.topology.position_by_endpoint.get(endpoint.ref)
-            if position is None:
-                continue
-            if endpoint.state == "online":
-                service.policy.position_online(position.id, now)
-            else:
-                service.policy.position_offline(position.id, now)
-            # Talking on a call we do not own (dialplan fallback while we were away): busy.
-            service.policy.position_engaged(position.id, service.engaged(endpoint.channel_ids), now)
+            # Registered or not, and talking on a call we do not own (dialplan fallback while
+            # we were away): busy. Merged with what the other nodes say of the same phone;
+            # phones found online together are equally idle (then offered in name order).
+            service.endpoint_changed(
+                endpoint.ref,
+                endpoint.state or "offline",
+                list(endpoint.channel_ids),
+                quiet=True,
+                at=now,
+            )
         live = {channel.id: channel for channel in channels}
         bridge_of: dict[str, Bridge] = {}
         for bridge in bridges:
@@ -206,10 +221,46 @@ class Resynchroniser:
         for channel, mark in zip(callers, marks, strict=True):
             self._adopt(channel, mark, live, bridge_of.get(channel.id))
 
+    @property
+    def first(self) -> bool:
+        """No resynchronisation has been done yet (this node was not in step since start)."""
+        return self._first
+
+    async def close_calls_of_lost_node(self, node: str) -> None:
+        """The node is lost before this application was ever in step with it (it took over
+        while the node was down): the calls the journal left open on the node ended with it.
+        A caller found still there when the node answers is taken back (``recovered``)."""
+        await self._close_open_calls(
+            {},
+            reason=f"Asterisk node {node} lost: the call ended with it",
+            ended_by="node_lost",
+            unanswered=CallOutcome.LOST,
+            ask_node=False,  # it does not answer
+        )
+
     async def _close_calls_ended_while_stopped(self, live: dict[str, Channel]) -> None:
         """Calls the journal left open whose caller is gone: they ended while no application
         was running. Their record gets its end, so every call is on record from arrival to end.
         """
+        await self._close_open_calls(
+            live,
+            reason="ended while the application was stopped",
+            ended_by="unknown",
+            unanswered=CallOutcome.ABANDONED,
+            ask_node=True,
+        )
+
+    async def _close_open_calls(
+        self,
+        live: Mapping[str, Channel],
+        *,
+        reason: str,
+        ended_by: str,
+        unanswered: CallOutcome,
+        ask_node: bool,
+    ) -> None:
+        """Journal the end of the open calls of this node that are neither ``live`` nor held
+        by a session; ``ask_node``: read their real end times from the node's AstDB."""
         service = self.service
         if service.open_calls is None:
             return
@@ -223,10 +274,10 @@ class Resynchroniser:
             for call in open_calls
             if call.call_id not in live and call.call_id not in service.sessions
         ]
-        ended = await self._end_times([call.call_id for call in gone])
+        ended = await self._end_times([call.call_id for call in gone]) if ask_node else {}
         now = service.clock.now()
         for call in gone:
-            outcome = CallOutcome.ANSWERED if call.connected else CallOutcome.ABANDONED
+            outcome = CallOutcome.ANSWERED if call.connected else unanswered
             service.journal.record(
                 JournalEntry(
                     call_id=call.call_id,
@@ -236,9 +287,9 @@ class Resynchroniser:
                     home_centre=call.home_centre,
                     position=call.position,
                     caller=call.caller,
-                    reason="ended while the application was stopped",
+                    reason=reason,
                     outcome=outcome,
-                    details={"ended_by": "unknown"},
+                    details={"ended_by": ended_by},
                 )
             )
             log.info("call closed in the journal", extra={"call_id": call.call_id})

@@ -1,15 +1,18 @@
-"""Every emergency call of one Stasis application: dispatcher, supervisor and registry.
+"""Every emergency call of one Stasis application, on every Asterisk node: registry,
+national policy, supervisor and distribution.
 
-- The dispatcher reads the event stream and hands each event to the session it concerns
-  (it only enqueues), starts a session for each new caller, follows positions' endpoints,
-  and drops the duplicates Asterisk sends to applications subscribed to endpoints.
+- Each node (``node.py``) reads its event stream and hands each event to the session it
+  concerns (it only enqueues), starts a session for each new caller, follows positions'
+  endpoints, and drops the duplicates Asterisk sends to applications subscribed to endpoints.
+  A call belongs to the node it arrived on.
 - The supervisor wakes every ``policy_interval_s``: it ends wrap-ups, runs the mutual-aid pass
   and offers waiting calls to available positions. Distribution also runs at once whenever a
   session reports a change.
-- Each time the event stream (re)connects, the service resynchronises from Asterisk
+- Each time a node's event stream (re)connects, the node resynchronises from its Asterisk
   (``recovery``), because Asterisk replays nothing and starts no session anew.
 
-No offer is made while the stream is down: its answer would be lost.
+No offer is made through a node while its stream is down: its answer would be lost. The
+other nodes go on. A position is online while its phone is registered to any node up.
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ import asyncio
 import contextlib
 import heapq
 import logging
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,24 +29,15 @@ from ari_app.calls.astdb import DialplanSweep
 from ari_app.calls.config import CallSettings
 from ari_app.calls.host import EventSink
 from ari_app.calls.ids import CallNames
-from ari_app.calls.inputs import Begin, MoveCall, OfferCall
+from ari_app.calls.inputs import MoveCall, OfferCall
 from ari_app.calls.journal import Journal, OpenCalls
 from ari_app.calls.modes import ModeChangeRecord, ModeRecorder
-from ari_app.calls.recovery import Resynchroniser
+from ari_app.calls.node import Node, NodeLink, NodeStat, NodeState
 from ari_app.calls.session import CallSession
 from ari_app.calls.subscriptions import subscribe_endpoints
 from ari_app.clock import Clock
-from ari_app.stasis import (
-    AriClient,
-    AriError,
-    ChannelDestroyed,
-    EndpointStateChange,
-    Event,
-    PlaybackFinished,
-    StasisEnd,
-    StasisStart,
-)
-from ari_app.stasis.stream import StreamConnected, StreamDisconnected, StreamItem
+from ari_app.stasis import AriClient, AriError
+from ari_app.stasis.stream import StreamItem
 from ari_app.vcta import (
     ModeChange,
     ModeChangeResult,
@@ -59,18 +52,17 @@ from ari_app.vcta import (
     may_pick,
     next_offer,
     overflow_pass,
-    route_call,
     snapshot,
 )
 
 log = logging.getLogger(__name__)
 
-_RECENT_EVENTS = 4096  # window for dropping duplicated events
+DEFAULT_NODE = "asterisk"  # the name of the one node when none is named
 
 
 @dataclass(slots=True)
 class ServiceStats:
-    """Counters for metrics and reports."""
+    """Counters for metrics and reports (every node together)."""
 
     events: int = 0
     duplicates: int = 0
@@ -82,13 +74,17 @@ class ServiceStats:
 
 
 class CallService:
-    """The call handling of one application. ``run()`` until cancelled, then ``stop()``."""
+    """The call handling of one application. ``run()`` until cancelled, then ``stop()``.
+
+    Either ``ari`` and ``events`` (one node, named ``node_name``) or ``nodes``."""
 
     def __init__(
         self,
         *,
-        ari: AriClient,
-        events: AsyncIterator[StreamItem],
+        ari: AriClient | None = None,
+        events: AsyncIterator[StreamItem] | None = None,
+        nodes: Sequence[NodeLink] = (),
+        node_name: str = DEFAULT_NODE,
         topology: Topology,
         policy: PolicyState,
         journal: Journal,
@@ -97,9 +93,7 @@ class CallService:
         settings: CallSettings,
         open_calls: OpenCalls | None = None,
     ) -> None:
-        self.ari = ari
         self.open_calls = open_calls
-        self.events = events
         self.topology = topology
         self.policy = policy
         self.journal = journal
@@ -109,141 +103,146 @@ class CallService:
         self.names = CallNames(settings.app_name)
         self.sessions: dict[str, CallSession] = {}
         self.stats = ServiceStats()
-        self._ready = asyncio.Event()  # the stream is up and the state matches Asterisk's
+        self._ready = asyncio.Event()  # some node is up and in step: offers can be made
         self._by_resource: dict[str, EventSink] = {}  # operator legs and playbacks
         self._wrap_ups: list[tuple[float, str]] = []
-        self._recent: OrderedDict[int, None] = OrderedDict()
-        self._resync_wanted = False
-        self._resync = Resynchroniser(self)
-        self.dialplan = DialplanSweep(self)
-        self._next_sweep = 0.0
         self._tasks: set[asyncio.Task[None]] = set()
+        links = list(nodes)
+        if ari is not None and events is not None:
+            links.insert(0, NodeLink(node_name, ari, events))
+        if not links:
+            raise ValueError("a call service needs at least one Asterisk node")
+        alone = len(links) == 1
+        self.nodes: tuple[Node, ...] = tuple(Node(self, link, alone=alone) for link in links)
 
     # -- life ------------------------------------------------------------------------------
 
     @property
     def ready(self) -> bool:
-        """Connected to Asterisk and in step with it: offers can be made."""
+        """Connected to at least one Asterisk node and in step with it: offers can be made."""
         return self._ready.is_set()
-
-    @ready.setter
-    def ready(self, value: bool) -> None:
-        if value:
-            self._ready.set()
-        else:
-            self._ready.clear()
 
     async def wait_ready(self) -> None:
         """Return once the service is ready (at once if it is)."""
         await self._ready.wait()
 
+    @property
+    def ari(self) -> AriClient:
+        """The first node's client (the only one of a single node)."""
+        return self.nodes[0].ari
+
+    @property
+    def dialplan(self) -> DialplanSweep:
+        return self.nodes[0].dialplan
+
+    def node_states(self) -> dict[str, str]:
+        """Each node's state (up, connecting, down), by name."""
+        return {node.name: node.state.value for node in self.nodes}
+
+    def node_changed(self) -> None:
+        """A node became ready, unready or down: the service is ready while one is up."""
+        if any(node.state is NodeState.UP for node in self.nodes):
+            self._ready.set()
+        else:
+            self._ready.clear()
+
+    def count(self, stat: NodeStat) -> None:
+        """One more of ``stat``, for the nodes together."""
+        setattr(self.stats, stat, getattr(self.stats, stat) + 1)
+
     async def run(self) -> None:
-        """Handle calls until cancelled; the two loops log failures and carry on."""
+        """Handle calls until cancelled; the loops log failures and carry on."""
         async with asyncio.TaskGroup() as group:
-            group.create_task(self._consume_events(), name="calls:dispatcher")
+            for node in self.nodes:
+                node.start()
+                group.create_task(node.consume(), name=f"calls:node:{node.name}")
             group.create_task(self._supervise(), name="calls:supervisor")
 
     async def stop(self) -> None:
         """Stop the sessions (bounded); calls stay in Asterisk for the next start."""
-        self.ready = False
+        for node in self.nodes:
+            node.stop()
+        self.node_changed()
         await asyncio.gather(*(s.stop() for s in list(self.sessions.values())))
         for task in list(self._tasks):
             task.cancel()
 
-    # -- dispatcher ------------------------------------------------------------------------
-
-    async def _consume_events(self) -> None:
-        async for item in self.events:
-            try:
-                if isinstance(item, StreamConnected):
-                    self.stats.stream_connections += 1
-                    await self.resynchronise()
-                elif isinstance(item, StreamDisconnected):
-                    self.stats.stream_losses += 1
-                    self.ready = False
-                    log.warning("event stream lost; no offers until it is back")
-                elif isinstance(item, Event):
-                    self.dispatch(item)
-            except Exception:
-                log.exception("event handling failed", extra={"item": type(item).__name__})
-
     async def resynchronise(self) -> None:
-        """Make our state match Asterisk's, then allow offers again."""
-        self.ready = False
-        try:
-            await self._resync.run()
-        except AriError as error:
-            self._resync_wanted = True
-            log.warning("resynchronisation failed; retrying", extra={"error": str(error)})
-            return
-        self._resync_wanted = False
-        self.stats.resyncs += 1
-        self.ready = True
-        self.policy_changed()
+        """Make our state match every node's, then allow offers again."""
+        for node in self.nodes:
+            await node.resynchronise()
 
     @property
     def ari_requests(self) -> int:
-        """ARI REST requests sent so far."""
-        return self.ari.requests
+        """ARI REST requests sent so far (every node)."""
+        return sum(node.ari.requests for node in self.nodes)
 
-    def dispatch(self, event: Event) -> None:
-        """Hand one event to whoever it concerns; never awaits."""
-        self.stats.events += 1
-        if self._is_duplicate(event):
-            self.stats.duplicates += 1
+    def endpoint_changed(
+        self, endpoint: str, state: str | None, channel_ids: list[str] | None = None
+    ) -> None:
+        """A position's phone registered to the first node or went away, or its calls
+        changed (as that node's event says)."""
+        self.nodes[0].endpoint_changed(endpoint, state, channel_ids)
+
+    def presence_changed(
+        self,
+        position_id: str,
+        *,
+        reach: bool = True,
+        calls: bool = True,
+        quiet: bool = False,
+        at: float | None = None,
+    ) -> bool:
+        """Put in the policy what the nodes up say of a position's phone together: online
+        when registered to any, engaged when on a call not ours on any. ``reach`` and
+        ``calls`` say which of the two changed, ``at`` when (default now). True when the
+        policy changed."""
+        live = self.policy.positions.get(position_id)
+        if live is None:
+            return False
+        now = self.clock.now() if at is None else at
+        said = [node.presence[position_id] for node in self.nodes if position_id in node.presence]
+        changed = False
+        if calls:
+            engaged = any(p.engaged for p in said)
+            changed = live.engaged != engaged
+            self.policy.position_engaged(position_id, engaged, now)
+        # Asterisk sends EndpointStateChange on every channel change of the endpoint, not only
+        # when it registers or goes away: only a change of reachability is worth a log line,
+        # and only a change of either is worth a distribution pass.
+        online = any(p.online for p in said)
+        if reach and live.online != online:
+            if online:
+                self.policy.position_online(position_id, now)
+                if not quiet:
+                    log.info("position online", extra={"position": position_id})
+            else:
+                self.policy.position_offline(position_id, now)
+                if not quiet:
+                    log.info("position offline", extra={"position": position_id})
+            changed = True
+        return changed
+
+    async def watch_endpoints(self, endpoints: Sequence[str]) -> None:
+        """Subscribe to positions' endpoints added while running (a topology imported) and
+        take their state now: a phone already registered is online at once."""
+        await asyncio.gather(*(self._watch_on(node, endpoints) for node in self.nodes))
+
+    async def _watch_on(self, node: Node, endpoints: Sequence[str]) -> None:
+        try:
+            await subscribe_endpoints(node.ari, self.settings.app_name, endpoints)
+            found = await node.ari.endpoints.list()
+        except AriError as error:
+            log.warning(
+                "new positions' phones not watched yet: they are seen at the next"
+                " resynchronisation",
+                extra={"endpoints": len(endpoints), "error": str(error), "node": node.name},
+            )
             return
-        if isinstance(event, StasisStart):
-            self._on_stasis_start(event)
-        elif isinstance(event, StasisEnd | ChannelDestroyed):
-            channel_id = event.channel.id
-            sink = self.sessions.get(channel_id) or self._by_resource.get(channel_id)
-            if sink is not None:
-                sink.on_event(event)
-        elif isinstance(event, PlaybackFinished):
-            sink = self._by_resource.get(event.playback.id)
-            if sink is not None:
-                sink.on_event(event)
-        elif isinstance(event, EndpointStateChange):
-            self.endpoint_changed(
-                event.endpoint.ref, event.endpoint.state, event.endpoint.channel_ids
-            )
-
-    def _is_duplicate(self, event: Event) -> bool:
-        """Asterisk sends an endpoint-subscribed application every event of the endpoint's
-        channels once per matching subscription: the copies are identical."""
-        # A 64-bit hash of the whole event: copies are byte-identical, distinct events differ.
-        key = event.digest
-        if key in self._recent:
-            return True
-        self._recent[key] = None
-        if len(self._recent) > _RECENT_EVENTS:
-            self._recent.popitem(last=False)
-        return False
-
-    def _on_stasis_start(self, event: StasisStart) -> None:
-        channel = event.channel
-        sink = self._by_resource.get(channel.id)
-        if sink is not None:
-            sink.on_event(event)
-        elif channel.id in self.sessions or self.names.is_astdb_reader(channel.id):
-            pass  # already ours (seen again after a resynchronisation), or reading AstDB
-        elif self.names.is_ours(channel.id) or (event.args[:1] == ["offer"]):
-            # A position answered for a call that is gone: nobody is waiting on that line.
-            self.spawn(self._hang_up(channel.id), name=f"hang-up-stray:{channel.id}")
-        else:
-            routing_key = event.args[0] if event.args else ""
-            route = (
-                None
-                if channel.id in self.policy.calls
-                else route_call(self.topology, self.policy, routing_key, self.clock.now())
-            )
-            self.start_session(
-                channel.id,
-                caller_number=channel.caller.number,
-                caller_name=channel.caller.name,
-                routing_key=routing_key,
-                arrived_at=channel.creationtime.timestamp(),
-            ).deliver(Begin(channel.state, route))
+        added = set(endpoints)
+        for endpoint in found:
+            if endpoint.ref in added:
+                node.endpoint_changed(endpoint.ref, endpoint.state, list(endpoint.channel_ids))
 
     def start_session(
         self,
@@ -254,74 +253,20 @@ class CallService:
         routing_key: str,
         arrived_at: float,
     ) -> CallSession:
-        session = CallSession(
-            self,
+        """A session for a call on the first node (the only one of a single node)."""
+        return self.nodes[0].start_session(
             call_id,
             caller_number=caller_number,
             caller_name=caller_name,
             routing_key=routing_key,
             arrived_at=arrived_at,
         )
-        self.sessions[call_id] = session
-        session.start()
-        return session
 
-    def endpoint_changed(
-        self, endpoint: str, state: str | None, channel_ids: list[str] | None = None
-    ) -> None:
-        """A position's phone registered or went away, or its calls changed."""
-        position = self.topology.position_by_endpoint.get(endpoint)
-        if position is None:
-            return
-        now = self.clock.now()
-        live = self.policy.positions[position.id]
-        changed = False
-        if channel_ids is not None:
-            engaged = self.engaged(channel_ids)
-            changed = live.engaged != engaged
-            self.policy.position_engaged(position.id, engaged, now)
-        # Asterisk sends EndpointStateChange on every channel change of the endpoint, not only
-        # when it registers or goes away: only a change of reachability is worth a log line,
-        # and only a change of either is worth a distribution pass.
-        online = state == "online"
-        if state is not None and live.online != online:
-            if online:
-                self.policy.position_online(position.id, now)
-                log.info("position online", extra={"position": position.id})
-            else:
-                self.policy.position_offline(position.id, now)
-                log.info("position offline", extra={"position": position.id})
-            changed = True
-        if changed:
-            self.policy_changed()
+    def add_session(self, session: CallSession) -> None:
+        self.sessions[session.call_id] = session
 
-    async def watch_endpoints(self, endpoints: Sequence[str]) -> None:
-        """Subscribe to positions' endpoints added while running (a topology imported) and
-        take their state now: a phone already registered is online at once."""
-        try:
-            await subscribe_endpoints(self.ari, self.settings.app_name, endpoints)
-            found = await self.ari.endpoints.list()
-        except AriError as error:
-            log.warning(
-                "new positions' phones not watched yet: they are seen at the next"
-                " resynchronisation",
-                extra={"endpoints": len(endpoints), "error": str(error)},
-            )
-            return
-        added = set(endpoints)
-        for endpoint in found:
-            if endpoint.ref in added:
-                self.endpoint_changed(endpoint.ref, endpoint.state, list(endpoint.channel_ids))
-
-    def engaged(self, channel_ids: list[str]) -> bool:
-        """A position whose endpoint has a channel that is none of ours is on a call the
-        application does not handle (the dialplan fallback rang it): it must not be offered
-        one until that ends."""
-        return any(not self.names.is_ours(channel_id) for channel_id in channel_ids)
-
-    async def _hang_up(self, channel_id: str) -> None:
-        with contextlib.suppress(AriError):
-            await self.ari.channels.hangup(channel_id)
+    def resource_sink(self, resource_id: str) -> EventSink | None:
+        return self._by_resource.get(resource_id)
 
     def spawn(self, coroutine: Coroutine[Any, Any, None], *, name: str) -> None:
         """A fire-and-forget clean-up task, tracked so shutdown can cancel it."""
@@ -365,7 +310,15 @@ class CallService:
         if session is None:
             log.error("an offer for a call without a session", extra={"call_id": offer.call_id})
             return False
+        if not self._node_ready(session):
+            # Its node's stream is down: the offer's answer would be lost. The unit waits
+            # until the node is back or counted down (its calls then end).
+            return False
         return session.take(OfferCall(offer, picked=picked))
+
+    def _node_ready(self, session: CallSession) -> bool:
+        """Whether the node carrying ``session`` is in step: requests about it can be made."""
+        return any(node.ready and session.call_id in node.sessions for node in self.nodes)
 
     # -- supervisor ------------------------------------------------------------------------
 
@@ -373,8 +326,9 @@ class CallService:
         while True:
             await self.clock.sleep(self.settings.policy_interval_s)
             try:
-                if self._resync_wanted:
-                    await self.resynchronise()
+                for node in self.nodes:
+                    if node.resync_wanted:
+                        await node.resynchronise()
                 self.tick()
                 self._sweep_dialplan()
             except Exception:
@@ -392,17 +346,20 @@ class CallService:
                 # The call tells the policy before the next move is carried out, as the pass
                 # requires.
                 session = self.sessions.get(move.call_id)
-                if session is not None and session.take(MoveCall(move)):
+                if session is None or not self._node_ready(session):
+                    continue  # its node is out of reach: the call stays (more room elsewhere)
+                if session.take(MoveCall(move)):
                     self.stats.moves += 1
         self.policy_changed()
 
     def _sweep_dialplan(self) -> None:
         """Now and then, journal the fallback's calls that ended since the last look."""
         now = self.clock.now()
-        if not self.ready or now < self._next_sweep:
-            return
-        self._next_sweep = now + self.settings.dialplan_sweep_s
-        self.spawn(self.dialplan.run(), name="dialplan-sweep")
+        for node in self.nodes:
+            if not node.ready or now < node.next_sweep:
+                continue
+            node.next_sweep = now + self.settings.dialplan_sweep_s
+            self.spawn(node.dialplan.run(), name=f"dialplan-sweep:{node.name}")
 
     def _end_wrap_up(self, position_id: str) -> None:
         # It may have picked a call meanwhile: then there is no wrap-up left to end.
@@ -454,7 +411,8 @@ class CallService:
         decision = may_pick(self.topology, self.policy, position_id, call_id, now)
         if not decision.allowed:
             return decision
-        if not self.ready:
+        session = self.sessions.get(call_id)
+        if not self.ready or (session is not None and not self._node_ready(session)):
             return PickDecision(False, "Asterisk's event stream is down; try again shortly")
         position = self.policy.positions[position_id]
         unit = self.policy.calls[call_id].unit

@@ -58,6 +58,7 @@ class Emulator:
         asterisk_id: str = DEFAULT_ASTERISK_ID,
         sounds: Mapping[str, float | None] | None = None,
         trunk: str = "carrier",
+        system_name: str = "",
     ) -> None:
         self.users = dict(DEFAULT_USERS if users is None else users)
         for user, password in self.users.items():
@@ -73,6 +74,7 @@ class Emulator:
             default_app=app,
             sounds=SoundLibrary(sounds),
             trunk=trunk,
+            system_name=system_name,
         )
         self.carrier = Carrier(self.pbx)
         self.streams = EventStreams(self.pbx.apps, asterisk_id)

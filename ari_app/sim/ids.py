@@ -14,8 +14,10 @@ class Ids:
     Local halves) included, so their ids consume the counter too.
     """
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, system_name: str = "") -> None:
         self._clock = clock
+        # asterisk.conf's systemname prefixes unique ids: two nodes' ids never collide.
+        self._prefix = f"{system_name}-" if system_name else ""
         self._unique = 0
         self._by_tech: dict[str, int] = {}
         self._sip_call = 0
@@ -23,7 +25,7 @@ class Ids:
     def unique_id(self) -> str:
         n = self._unique
         self._unique += 1
-        return f"{int(self._clock.now())}.{n}"
+        return f"{self._prefix}{int(self._clock.now())}.{n}"
 
     def channel_name(self, tech: str, resource: str) -> str:
         """``PJSIP/sdis77-op1-0000000a``; Local halves add ``;1``/``;2`` themselves."""

@@ -54,11 +54,12 @@ class Pbx:
         default_app: str,
         sounds: SoundLibrary,
         trunk: str = "carrier",
+        system_name: str = "",
     ) -> None:
         self.clock = clock
         self.default_app = default_app
         self.timers = Timers(clock)
-        self.ids = Ids(clock)
+        self.ids = Ids(clock, system_name)
         self.apps = Applications()
         self.bus = EventBus(self.apps, clock, asterisk_id)
         self.endpoints = Endpoints(self.bus)

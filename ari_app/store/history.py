@@ -32,6 +32,7 @@ class CallRecord:
     outcome: str | None
     hops: int
     entries: int
+    node: str | None = None  # the Asterisk node that carried it
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,14 +51,16 @@ class StoredEntry:
     reason: str | None
     outcome: str | None
     details: dict[str, Any]
+    node: str | None = None
 
 
 _CALL_COLUMNS = (
     "call_id, caller, routing_key, channel_id, home_centre, unit, position, arrived_at,"
-    " connected_at, ended_at, outcome, hops, entries"
+    " connected_at, ended_at, outcome, hops, entries, node"
 )
 _ENTRY_COLUMNS = (
-    "id, entry_id, call_id, at, kind, unit, home_centre, position, caller, reason, outcome, details"
+    "id, entry_id, call_id, at, kind, unit, home_centre, position, caller, reason, outcome,"
+    " details, node"
 )
 
 

@@ -30,8 +30,8 @@ _INSERT_CALLS = (
 
 _INSERT_ENTRY = (
     "INSERT INTO journal_entries (entry_id, call_id, at, kind, unit, home_centre, position,"
-    " caller, reason, outcome, details)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)"
+    " caller, reason, outcome, details, node)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s)"
     " ON CONFLICT (entry_id) DO NOTHING"
 )
 
@@ -56,6 +56,7 @@ WITH agg AS (
         max(at) FILTER (WHERE kind = 'ended') AS ended_at,
         (array_agg(outcome ORDER BY at DESC, id DESC)
             FILTER (WHERE kind = 'ended' AND outcome IS NOT NULL))[1] AS outcome,
+        (array_agg(node ORDER BY at, id) FILTER (WHERE node IS NOT NULL))[1] AS node,
         count(*) FILTER (WHERE kind = 'moved') AS hops,
         count(*) AS entries
     FROM journal_entries
@@ -66,7 +67,7 @@ UPDATE calls AS c SET
     caller = agg.caller, routing_key = agg.routing_key, channel_id = agg.channel_id,
     home_centre = agg.home_centre, unit = agg.unit, position = agg.position,
     arrived_at = agg.arrived_at, connected_at = agg.connected_at, ended_at = agg.ended_at,
-    outcome = agg.outcome, hops = agg.hops, entries = agg.entries
+    outcome = agg.outcome, hops = agg.hops, entries = agg.entries, node = agg.node
 FROM agg
 WHERE c.call_id = agg.call_id
 """
@@ -142,6 +143,7 @@ def entry_params(entry: JournalEntry) -> tuple[object, ...]:
         _clean_text(entry.reason),
         entry.outcome.value if entry.outcome is not None else None,
         _details_json(entry.details),
+        _clean_text(entry.node),
     )
 
 

@@ -49,6 +49,7 @@ class JournalOpenCalls:
                 home_centre=record.home_centre,
                 position=record.position,
                 caller=record.caller,
+                node=record.node,
             )
             for record in records
             if record.call_id not in ending

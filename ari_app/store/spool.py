@@ -39,7 +39,7 @@ FORMAT_VERSION = 1
 # three million of them, days of an outage at a national call rate.
 SEGMENT_BYTES = 64 * 1024 * 1024
 MAX_BYTES = 1024 * 1024 * 1024
-_TEXT_FIELDS = ("unit", "home_centre", "position", "caller", "reason")
+_TEXT_FIELDS = ("unit", "home_centre", "position", "caller", "reason", "node")
 
 
 class CorruptLine(ValueError):
@@ -125,6 +125,7 @@ def entry_from_json(line: str) -> JournalEntry:
         outcome=outcome,
         details=typed_details,
         entry_id=_text(data, "entry_id", required=True) or "",
+        node=_text(data, "node"),
     )
 
 

@@ -10,6 +10,9 @@
 #   RTP_START, RTP_END    the RTP port range (default 10000-20000)
 #   CARRIER               address:port of each of the carrier's SBCs, separated by spaces
 #                         (default 127.0.0.1:5070); the first is the trunk's contact
+#   SYSTEM_NAME           this node's name, prefixed to its channels' ids (asterisk.conf's
+#                         systemname): a distinct one on each node of one application
+#                         (docs/two-datacentres.md); unset on a platform of one node
 #   ASTERISK_ARGS         extra arguments for asterisk (e.g. -vvv)
 set -eu
 
@@ -34,6 +37,10 @@ media="${MEDIA_ADDRESS:-127.0.0.1}"
 rtp_start="${RTP_START:-10000}"
 rtp_end="${RTP_END:-20000}"
 carrier="${CARRIER:-127.0.0.1:5070}"
+system_name="${SYSTEM_NAME:-}"
+case "$system_name" in
+*[!A-Za-z0-9_]*) fail "SYSTEM_NAME may use letters, digits and _ only" ;;
+esac
 matches=""
 for sbc in $carrier; do
     case "$sbc" in
@@ -54,6 +61,10 @@ sed -i -e "s/^bindaddr = .*/bindaddr = $http_bind/" -e "s/^bindport = .*/bindpor
     "$etc/http.conf"
 sed -i -e "s/^rtpstart = .*/rtpstart = $rtp_start/" -e "s/^rtpend = .*/rtpend = $rtp_end/" \
     "$etc/rtp.conf"
+
+if [ -n "$system_name" ]; then
+    sed -i "s/^;systemname = .*/systemname = $system_name/" "$etc/asterisk.conf"
+fi
 
 if grep -v '^[[:space:]]*;' "$etc/ari.conf" "$etc/pjsip.conf" | grep -q 'CHANGE-ME'; then
     fail "a CHANGE-ME placeholder is left in ari.conf or pjsip.conf"

@@ -98,21 +98,55 @@ def free_port(kind: int = socket.SOCK_STREAM) -> int:
         return int(sock.getsockname()[1])
 
 
+# UDP ports handed out already: a carrier's source port or an RTP range is bound only once a
+# call uses it, so "free now" alone could give it again to a phone or another node.
+_HANDED_OUT: set[int] = set()
+
+
 def free_udp_ports(count: int) -> list[int]:
     """``count`` UDP ports free now (each also free for TCP, for SIP over either)."""
     ports: set[int] = set()
     while len(ports) < count:
         port = free_port(socket.SOCK_DGRAM)
+        if port in _HANDED_OUT:
+            continue
         with contextlib.suppress(OSError), socket.socket() as tcp:
             tcp.bind(("127.0.0.1", port))
             ports.add(port)
+    _HANDED_OUT.update(ports)
     return sorted(ports)
+
+
+# The carriers' source ports, bound here until a call is placed from one: Asterisk accepts
+# calls from those ports only, and any other process could take one meanwhile.
+_HELD: dict[int, socket.socket] = {}
+
+
+def hold_ports(ports: list[int]) -> None:
+    for port in ports:
+        if port in _HELD:
+            continue
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            sock.close()
+            continue  # taken already: the call from it will say so
+        _HELD[port] = sock
+
+
+def let_go(port: int) -> None:
+    held = _HELD.pop(port, None)
+    if held is not None:
+        held.close()
 
 
 def free_udp_block(size: int) -> int:
     """The first port of ``size`` consecutive UDP ports free now (for RTP)."""
     for _ in range(200):
         start = random.randrange(20000, 60000 - size, 2)
+        if not _HANDED_OUT.isdisjoint(range(start, start + size)):
+            continue
         try:
             with contextlib.ExitStack() as stack:
                 for port in range(start, start + size):
@@ -120,6 +154,7 @@ def free_udp_block(size: int) -> int:
                     sock.bind(("127.0.0.1", port))
         except OSError:
             continue
+        _HANDED_OUT.update(range(start, start + size))
         return start
     raise RuntimeError(f"no block of {size} free UDP ports")
 
@@ -153,6 +188,7 @@ class AsteriskNode:
     host: str = "127.0.0.1"
     ari_password: str = ARI_PASSWORD
     position_password: str = POSITION_PASSWORD
+    system_name: str = ""  # asterisk.conf's systemname, prefixed to channel ids
 
     @property
     def ari_url(self) -> str:
@@ -237,6 +273,15 @@ class AsteriskNode:
         await asyncio.to_thread(self.docker().restart, timeout=10)
         await self.wait_ready()
 
+    async def kill(self) -> None:
+        """The node lost at once, as with its host or datacentre: no BYE, no last event."""
+        await asyncio.to_thread(self.docker().kill)
+
+    async def start(self) -> None:
+        """A killed node started again: none of its calls are left."""
+        await asyncio.to_thread(self.docker().start)
+        await self.wait_ready()
+
 
 @dataclass
 class SdkContainer:
@@ -252,6 +297,7 @@ def _free_node(carriers: int, rtp_ports: int = 400) -> AsteriskNode:
     """An Asterisk-to-be on free ports, without its container yet."""
     http_port = free_port()
     sip_port, *carrier_ports = free_udp_ports(1 + carriers)
+    hold_ports(carrier_ports)
     rtp_start = free_udp_block(rtp_ports)
     return AsteriskNode(
         None, http_port, sip_port, carrier_ports, rtp_start, rtp_start + rtp_ports - 1
@@ -268,14 +314,16 @@ def container_env(node: AsteriskNode) -> dict[str, str]:
         "RTP_START": str(node.rtp_start),
         "RTP_END": str(node.rtp_end),
         "CARRIER": " ".join(f"127.0.0.1:{port}" for port in node.carrier_ports),
+        **({"SYSTEM_NAME": node.system_name} if node.system_name else {}),
     }
 
 
 @contextlib.contextmanager
-def start_asterisk(tag: str, carriers: int = 4) -> Iterator[AsteriskNode]:
+def start_asterisk(tag: str, carriers: int = 4, system_name: str = "") -> Iterator[AsteriskNode]:
     from testcontainers.core.container import DockerContainer  # noqa: PLC0415
 
     node = _free_node(carriers)
+    node.system_name = system_name
     container = DockerContainer(tag).with_kwargs(network_mode="host")
     for name, value in container_env(node).items():
         container = container.with_env(name, value)
@@ -503,6 +551,19 @@ class SipPeers:
         )
         return position
 
+    async def register_also(self, name: str, *others: SipPeers) -> None:
+        """Register the running position ``name`` to the nodes of ``others`` too (each phone
+        of a two-node platform registers to both). The REGISTER goes out from the phone's
+        own port, so its sipp is stopped for it and started again (its calls are dropped)."""
+        position = self.positions[name]
+        argv = position.uas.argv if position.uas is not None else None
+        if position.uas is not None:
+            position.uas.stop()
+        for peers in others:
+            await peers.register(name, position.port)
+        if argv is not None:
+            position.uas = self._spawn(argv[1 : argv.index("-nostdin")])
+
     async def unregister(self, name: str) -> None:
         position = self.positions[name]
         if position.uas is not None:
@@ -537,6 +598,7 @@ class SipPeers:
             "carrier-call.xml", HOLD_MS=str(int(hold_s * 1000)), DTMF_ACTION=dtmf_action
         )
         media_port = free_udp_block(4)
+        let_go(port)
         sipp = self._spawn(
             [
                 self._target(),
@@ -568,6 +630,7 @@ class SipPeers:
         async def release() -> None:
             with contextlib.suppress(Exception):
                 await sipp.wait(hold_s + 600)
+            hold_ports([port])
             free.put_nowait(port)
 
         task = asyncio.get_running_loop().create_task(release(), name=f"carrier:{port}")

@@ -170,6 +170,36 @@ def ended(
     ]
 
 
+def lost_with_node(
+    outcome: CallOutcome,
+    previous: SessionState,
+    *,
+    waited: float = 10.0,
+    wrap_up: str | None = None,
+    position: str | None = None,
+) -> list[c.Command]:
+    """The end of a call whose node is lost: journal naming the node, log, end of session."""
+    reason = "Asterisk node paris lost: the call ended with it"
+    return [
+        c.Journal(
+            JournalKind.ENDED,
+            reason=reason,
+            outcome=outcome,
+            position=position,
+            unit="sdis77",
+            home_centre="sdis77",
+            details={
+                "ended_by": "node_lost",
+                "node": "paris",
+                "state": str(previous),
+                "waited_s": waited,
+            },
+        ),
+        c.Log(c.Severity.WARNING, "call ended", {"outcome": outcome, "reason": reason}),
+        c.Finish(wrap_up),
+    ]
+
+
 def offer_failed(failure: OfferFailure, detail: str) -> list[c.Command]:
     return [
         c.Forget(LEG),
@@ -999,6 +1029,55 @@ CASES: list[Case] = [
                 waited=30.0,
                 wrap_up="p1",
                 position="p1",
+            ),
+        ],
+        S.ENDED,
+        where=TALKING,
+    ),
+    # -- the node carrying the call lost: nothing asked of it -----------------------------
+    Case(
+        "node lost while arriving: lost, out of the policy",
+        call(),
+        i.NodeLost("paris"),
+        [c.DisarmTimers(), c.PolicyEnded(), *lost_with_node(CallOutcome.LOST, S.ARRIVED)],
+        S.ENDED,
+        where=where(CallStatus.ROUTED),
+    ),
+    Case(
+        "node lost while waiting: lost, no bridge destroyed on the lost node",
+        waiting(playback_id=PB1),
+        i.NodeLost("paris"),
+        [
+            c.DisarmTimers(),
+            c.Forget(PB1),
+            c.PolicyEnded(),
+            *lost_with_node(CallOutcome.LOST, S.WAITING),
+        ],
+        S.ENDED,
+    ),
+    Case(
+        "node lost while ringing: the position freed, no hang-up sent",
+        offered(),
+        i.NodeLost("paris"),
+        [
+            c.DisarmTimers(),
+            c.Forget(LEG),
+            c.PolicyEnded(),
+            *lost_with_node(CallOutcome.LOST, S.OFFERED, position="p1"),
+        ],
+        S.ENDED,
+        where=RINGING,
+    ),
+    Case(
+        "node lost while talking: answered, the operator in wrap-up",
+        connected(),
+        i.NodeLost("paris"),
+        [
+            c.DisarmTimers(),
+            c.Forget(LEG),
+            c.PolicyEnded(),
+            *lost_with_node(
+                CallOutcome.ANSWERED, S.CONNECTED, waited=30.0, wrap_up="p1", position="p1"
             ),
         ],
         S.ENDED,
