@@ -299,7 +299,11 @@ class CallService:
         now = self.clock.now()
         policy = self.policy
         for unit in policy.units_ready():
-            while (offer := next_offer(self.topology, policy, unit, now)) is not None:
+            # A call whose node is out of step is passed over, keeping its place: the unit's
+            # other calls are still offered meanwhile.
+            while (
+                offer := next_offer(self.topology, policy, unit, now, self._offerable)
+            ) is not None:
                 if not self._offer(offer):
                     break
 
@@ -315,6 +319,10 @@ class CallService:
             # until the node is back or counted down (its calls then end).
             return False
         return session.take(OfferCall(offer, picked=picked))
+
+    def _offerable(self, call_id: str) -> bool:
+        session = self.sessions.get(call_id)
+        return session is not None and self._node_ready(session)
 
     def _node_ready(self, session: CallSession) -> bool:
         """Whether the node carrying ``session`` is in step: requests about it can be made."""

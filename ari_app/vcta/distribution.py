@@ -3,18 +3,28 @@
 Oldest call first; the longest-idle available position first; a position that recently failed
 to take a call is skipped for that call (the next position is tried, and if every available
 position is skipped for the oldest call, the next call is considered so no position stays idle
-while someone waits).
+while someone waits). A call the call handling cannot ring for now (``offerable`` says no: its
+Asterisk node is out of step) is passed over the same way, keeping its place.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from ari_app.vcta.decisions import Offer, PickDecision
 from ari_app.vcta.state import CallStatus, PolicyState, PositionStatus
 from ari_app.vcta.topology import Topology
 
 
-def next_offer(topology: Topology, state: PolicyState, unit_id: str, now: float) -> Offer | None:
-    """The next call of ``unit_id`` to ring and the position to ring, or None.
+def next_offer(
+    topology: Topology,
+    state: PolicyState,
+    unit_id: str,
+    now: float,
+    offerable: Callable[[str], bool] | None = None,
+) -> Offer | None:
+    """The next call of ``unit_id`` to ring and the position to ring, or None; calls for
+    which ``offerable(call_id)`` is false are passed over.
 
     Cheap when nothing can be offered (no waiting call or no available position): the call
     handling layer may ask for every unit each time something changes.
@@ -22,6 +32,8 @@ def next_offer(topology: Topology, state: PolicyState, unit_id: str, now: float)
     if not state.available_count(unit_id) or not state.queue_length(unit_id):
         return None
     for call in state.waiting_calls(unit_id):
+        if offerable is not None and not offerable(call.call_id):
+            continue
         skipped = call.skipped
         for position in state.available_positions(unit_id):
             if skipped and skipped.get(position.id, now) > now:

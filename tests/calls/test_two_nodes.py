@@ -199,6 +199,33 @@ async def test_a_stream_lost_on_one_node_stops_offers_through_it_only() -> None:
         await both.until_talking("lyon", in_lyon)
 
 
+async def test_an_older_call_on_a_node_out_of_step_does_not_hold_up_its_unit() -> None:
+    async with two_nodes(node_down_after_s=60.0) as both:
+        phones = [p.endpoint.split("/", 1)[1] for p in both.topology.position_by_id.values()]
+        for node in NODES:
+            for phone in phones:
+                both.emulators[node].set_online(phone, False)
+        await wait_until(
+            lambda: not any(p.online for p in both.policy.positions.values()),
+            what="every phone offline",
+        )
+        in_paris = await both.call("paris", number="0611111111")
+        await wait_until(lambda: both.entries(in_paris, JournalKind.WAITING), what="paris waiting")
+        await both.emulators["paris"].stop()
+        await wait_until(
+            lambda: both.service.node_states()["paris"] == "connecting",
+            what="paris not in step",
+        )
+        in_lyon = await both.call("lyon", number="0622222222")
+        await wait_until(lambda: both.entries(in_lyon, JournalKind.WAITING), what="lyon waiting")
+        assert [c.call_id for c in both.policy.waiting_calls("alpha")] == [in_paris, in_lyon]
+        both.emulators["lyon"].set_online("alpha-op1", True)
+        # The older call cannot be rung (its node is out of step): the newer one is, and the
+        # older keeps its place.
+        assert (await both.until_talking("lyon", in_lyon)) == "alpha-op1"
+        assert [c.call_id for c in both.policy.waiting_calls("alpha")] == [in_paris]
+
+
 async def test_a_lost_node_ends_its_calls_frees_their_positions_and_the_other_goes_on() -> None:
     async with two_nodes(node_down_after_s=0.5) as both:
         talking = await both.call("paris", number="0611111111")

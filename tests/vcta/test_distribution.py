@@ -38,6 +38,18 @@ def test_oldest_call_is_offered_to_the_longest_idle_position() -> None:
     assert "longest idle" in offer.reason
 
 
+def test_a_call_that_cannot_be_rung_now_is_passed_over_and_keeps_its_place() -> None:
+    state = _centre_77()
+    online(state, "sdis77-op1", now=10.0)
+    arrive(state, "early", "77", at=100.0)
+    arrive(state, "late", "77", at=105.0)
+    offer = next_offer(state.topology, state, "sdis77", 110.0, lambda call: call != "early")
+    assert offer is not None
+    assert offer.call_id == "late"
+    assert [c.call_id for c in state.waiting_calls("sdis77")] == ["early", "late"]
+    assert next_offer(state.topology, state, "sdis77", 110.0, lambda call: False) is None
+
+
 def test_nothing_is_offered_without_an_available_position() -> None:
     state = _centre_77()
     arrive(state, "c1", "77", at=0.0)
