@@ -16,13 +16,7 @@ def begin(step: Step, item: i.Input) -> None:
     answer."""
     assert isinstance(item, i.Begin)
     call = step.call
-    # Stamped with the channel's creation, the moment the policy counts waits from, so that
-    # the journal's waits and the policy's delays (last resort) agree.
-    step.journal(
-        JournalKind.ARRIVED,
-        details={"routing_key": call.routing_key, "channel_id": call.call_id},
-        at=call.arrived_at,
-    )
+    journal_arrival(step)
     if item.route is not None:
         step.do(c.PolicyArrived(item.route, call.arrived_at))
         step.journal(JournalKind.ROUTED, reason=item.route.reason)
@@ -35,6 +29,18 @@ def arm_setup_guard(step: Step) -> None:
     guard = step.view.settings.setup_guard_s
     if guard is not None:
         step.arm(TimerKind.SETUP_GUARD, guard)
+
+
+def journal_arrival(step: Step, reason: str | None = None) -> None:
+    # Stamped with the channel's creation, the moment the policy counts waits from, so that
+    # the journal's waits and the policy's delays (last resort) agree.
+    call = step.call
+    step.journal(
+        JournalKind.ARRIVED,
+        reason=reason,
+        details={"routing_key": call.routing_key, "channel_id": call.call_id},
+        at=call.arrived_at,
+    )
 
 
 def answer_then_wait(step: Step, channel_state: str) -> None:
@@ -151,6 +157,10 @@ def restored(step: Step, item: i.Input) -> None:
     """Put the call back in the policy as Asterisk shows it, then carry on as if the lost
     events had come: waiting or talking goes on, an operator gone ends the call."""
     assert isinstance(item, i.Restored)
+    if not item.arrival_journaled:
+        # Taken in the instant before a kill, its arrival never written: on record now,
+        # dated from its channel (the id is the call's: never twice).
+        journal_arrival(step, reason="journaled when the call was rebuilt from Asterisk")
     step.do(c.PolicyRestore(item.policy, step.call.arrived_at))
     if item.state is S.CONNECTED:
         step.set(

@@ -27,7 +27,7 @@ from typing import TypeVar, get_args
 from ari_app.calls import commands as c
 from ari_app.calls import inputs as i
 from ari_app.calls.host import EventSink, SessionHost
-from ari_app.calls.journal import JournalEntry
+from ari_app.calls.journal import JournalEntry, entry_id_for
 from ari_app.calls.marks import QUEUE_VARIABLE, QueueMark
 from ari_app.stasis import (
     AllocationFailed,
@@ -190,6 +190,7 @@ class Executor:
                 reason=command.reason,
                 outcome=command.outcome,
                 details=dict(command.details),
+                entry_id=entry_id_for(self.call_id, command.kind),
             )
         )
 

@@ -58,6 +58,7 @@ class Restored:
     talk_bridge: str | None = None
     leg_id: str | None = None
     position_id: str | None = None
+    arrival_journaled: bool = True  # False: the journal has no arrival for it (a kill's instant)
 
 
 @dataclass(frozen=True, slots=True)

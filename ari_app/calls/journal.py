@@ -61,6 +61,20 @@ class JournalEntry:
     node: str | None = None  # the Asterisk node that carried the call
 
 
+ONCE_PER_CALL = frozenset({JournalKind.ARRIVED, JournalKind.ENDED})
+"""Kinds a call has one of: their ``entry_id`` is the call's own (``entry_id_for``)."""
+
+
+def entry_id_for(call_id: str, kind: JournalKind) -> str:
+    """The id of a new entry. A call arrives once and ends once, so those two entries have
+    an id made from the call's: whichever instance writes one first (the one that took the
+    call, or the one that rebuilt it after a kill, or a spool replayed late) is the one kept,
+    never two. Every other entry has an id of its own."""
+    if kind in ONCE_PER_CALL:
+        return f"{kind}:{call_id}"
+    return uuid.uuid4().hex
+
+
 class Journal(Protocol):
     """Where call entries go. ``record`` returns at once and never raises."""
 

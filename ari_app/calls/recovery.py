@@ -17,13 +17,21 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine, Mapping
+from dataclasses import replace
 from typing import Any, Protocol
 
 from ari_app.calls.astdb import DialplanSweep
 from ari_app.calls.config import RECORD_VARIABLE, CallSettings, Recording
 from ari_app.calls.ids import CallNames
 from ari_app.calls.inputs import ChannelsGone, Failed, LegAnswered, PolicyRecord, Restored, Resume
-from ari_app.calls.journal import CallOutcome, Journal, JournalEntry, JournalKind, OpenCalls
+from ari_app.calls.journal import (
+    CallOutcome,
+    Journal,
+    JournalEntry,
+    JournalKind,
+    OpenCalls,
+    entry_id_for,
+)
 from ari_app.calls.marks import QUEUE_VARIABLE, QueueMark
 from ari_app.calls.session import CallSession, SessionState
 from ari_app.calls.subscriptions import subscribe_endpoints
@@ -217,9 +225,24 @@ class Resynchroniser:
             and channel.dialplan.app_name == "Stasis"
             and channel.dialplan.app_data.split(",", 1)[0] == app
         ]
+        if not callers:
+            return
         marks = await asyncio.gather(*(self._queue_mark(channel.id) for channel in callers))
+        on_record = await self._on_record()
         for channel, mark in zip(callers, marks, strict=True):
-            self._adopt(channel, mark, live, bridge_of.get(channel.id))
+            journaled = on_record is None or channel.id in on_record
+            self._adopt(channel, mark, live, bridge_of.get(channel.id), journaled=journaled)
+
+    async def _on_record(self) -> set[str] | None:
+        """The calls the journal holds open (None: not known). A caller rebuilt that is not
+        among them arrived in the instant before a kill, its arrival written by nobody."""
+        if self.service.open_calls is None:
+            return None
+        try:
+            return {call.call_id for call in await self.service.open_calls.open_calls()}
+        except Exception as error:  # the journal's store may be down: calls come first
+            log.warning("could not read open calls from the journal", extra={"error": str(error)})
+            return None
 
     @property
     def first(self) -> bool:
@@ -290,6 +313,7 @@ class Resynchroniser:
                     reason=reason,
                     outcome=outcome,
                     details={"ended_by": ended_by},
+                    entry_id=entry_id_for(call.call_id, JournalKind.ENDED),
                 )
             )
             log.info("call closed in the journal", extra={"call_id": call.call_id})
@@ -307,8 +331,11 @@ class Resynchroniser:
         mark: QueueMark | None,
         live: dict[str, Channel],
         bridge: Bridge | None,
+        *,
+        journaled: bool,
     ) -> None:
-        """Start a session for a caller found without one and tell it where it is."""
+        """Start a session for a caller found without one and tell it where it is
+        (``journaled``: whether the journal has its arrival)."""
         service = self.service
         policy = service.policy
         data = channel.dialplan.app_data.split(",", 1)
@@ -372,6 +399,8 @@ class Resynchroniser:
             )
         else:
             restored = Restored(SessionState.ARRIVED, channel.state, record(CallStatus.ROUTED))
+        if not journaled:
+            restored = replace(restored, arrival_journaled=False)
         if not session.take(restored):
             log.error(
                 "could not rebuild a call; handing it to the dialplan",

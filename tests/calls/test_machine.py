@@ -539,6 +539,23 @@ CASES: list[Case] = [
         where=None,
     ),
     Case(
+        "restored waiting, its arrival never written (a kill's instant): journaled first",
+        call(),
+        i.Restored(S.WAITING, "Up", RECORD, hold_bridge=HOLD, arrival_journaled=False),
+        [
+            c.Journal(
+                JournalKind.ARRIVED,
+                at=100.0,
+                reason="journaled when the call was rebuilt from Asterisk",
+                details={"routing_key": "18", "channel_id": CALL},
+            ),
+            c.PolicyRestore(RECORD, 100.0),
+            c.Next(i.Resume("Up")),
+        ],
+        S.WAITING,
+        where=None,
+    ),
+    Case(
         "restored waiting in its bridge",
         call(),
         i.Restored(S.WAITING, "Up", RECORD, hold_bridge=HOLD),

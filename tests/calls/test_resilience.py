@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from ari_app.calls.journal import CallOutcome, JournalKind
+from ari_app.calls.journal import CallOutcome, JournalKind, MemoryJournal
 from ari_app.sim import Answer, NoAnswer
 from ari_app.vcta import SetOutgoingMutualAid
 from tests.calls.harness import running
@@ -132,3 +132,29 @@ async def test_a_failure_while_waiting_hands_the_caller_back_to_the_dialplan() -
         record = h.emulator.call(call)
         assert record is not None
         assert record.ended_by != "application"
+
+
+async def test_a_call_whose_arrival_was_never_written_is_journaled_once_when_rebuilt() -> None:
+    async with running(topology=three_centres(), offline=("alpha-op1", "alpha-op2")) as h:
+        h.service.change_modes(SetOutgoingMutualAid("alpha", False), actor="t", reason="")
+        kept = await h.call("18", number="0611111111")
+        lost = await h.call("18", number="0622222222")
+        for call in (kept, lost):
+            await h.until_journal(call, JournalKind.WAITING)
+        await h.stop_application()
+        # Killed before the writer took the second call's entries: only the first is on
+        # record when the next instance starts.
+        journal = MemoryJournal()
+        for entry in h.journal.of_call(kept):
+            journal.record(entry)
+        h.journal = journal
+        await h.start_application()
+        await h.until_journal(lost, JournalKind.RECOVERED)
+        await h.until_journal(kept, JournalKind.RECOVERED)
+        (arrival,) = h.entries(lost, JournalKind.ARRIVED)
+        record = h.emulator.call(lost)
+        assert record is not None
+        assert abs(arrival.at - record.created_at) < 0.001
+        assert arrival.entry_id == f"arrived:{lost}"  # the id the lost entry had: never twice
+        assert arrival.details["routing_key"] == "18"
+        assert len(h.entries(kept, JournalKind.ARRIVED)) == 1, "on record already"

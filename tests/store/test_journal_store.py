@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
-from ari_app.calls.journal import CallOutcome, JournalEntry, JournalKind
+from ari_app.calls.journal import CallOutcome, JournalEntry, JournalKind, entry_id_for
 from ari_app.store.callbacks import CallbackOutcome, CallbackStore
 from ari_app.store.db import Connection, connect
 from ari_app.store.errors import CallbackAlreadyDone, CallbackNotFound
@@ -204,3 +204,36 @@ async def test_entry_the_database_refuses_is_set_apart_and_the_others_written(
             await conn.execute("SELECT entry_id FROM journal_entries ORDER BY id")
         ).fetchall()
         assert [r[0] for r in rows] == [e.entry_id for e in entries]
+
+
+async def test_a_call_ends_once_whichever_instance_writes_its_end_first(
+    conn: Connection, pg_pool: AsyncConnectionPool
+) -> None:
+    # The instance that took over closed the call as lost; the killed one's own end, replayed
+    # from its spool later, is the same entry (same id) and is not stored a second time.
+    arrived = JournalEntry(
+        "c9", START, JournalKind.ARRIVED, entry_id=entry_id_for("c9", JournalKind.ARRIVED)
+    )
+    closed = JournalEntry(
+        "c9",
+        START + 40,
+        JournalKind.ENDED,
+        outcome=CallOutcome.LOST,
+        reason="ended while the application was stopped",
+        entry_id=entry_id_for("c9", JournalKind.ENDED),
+    )
+    replayed = JournalEntry(
+        "c9",
+        START + 30,
+        JournalKind.ENDED,
+        outcome=CallOutcome.ABANDONED,
+        entry_id=entry_id_for("c9", JournalKind.ENDED),
+    )
+    await write_batch(conn, [arrived, closed])
+    result = await write_batch(conn, [arrived, replayed])
+    assert (result.written, result.duplicates) == (0, 2)
+    stored = await CallHistory(pg_pool).entries("c9")
+    assert [(e.kind, e.outcome) for e in stored] == [
+        (JournalKind.ARRIVED, None),
+        (JournalKind.ENDED, CallOutcome.LOST),
+    ]
