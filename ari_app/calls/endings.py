@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ari_app.calls import commands as c
 from ari_app.calls import inputs as i
-from ari_app.calls.journal import CallOutcome, JournalKind
+from ari_app.calls.journal import CallOutcome, JournalKind, JournalValue
 from ari_app.calls.step import MachineError, S, Step, TimerKind
 from ari_app.vcta import CallStatus, OfferFailure
 
@@ -120,22 +120,15 @@ def node_lost(step: Step, item: i.Input) -> None:
         step.do(c.PolicyEnded())
     outcome = CallOutcome.ANSWERED if previous is S.CONNECTED else CallOutcome.LOST
     reason = f"Asterisk node {item.node} lost: the call ended with it"
-    step.journal(
-        JournalKind.ENDED,
-        unit=where.unit if where else None,
-        home_centre=where.home_centre if where else None,
-        reason=reason,
-        outcome=outcome,
-        details={
-            "ended_by": "node_lost",
-            "node": item.node,
-            "state": str(previous),
-            "waited_s": round((call.connected_at or step.now) - call.arrived_at, 3),
-        },
+    close(
+        step,
+        previous,
+        outcome,
+        reason,
+        "node_lost",
+        severity=c.Severity.WARNING,
+        node=item.node,
     )
-    step.log(c.Severity.WARNING, "call ended", outcome=outcome, reason=reason)
-    talked = where is not None and where.status is CallStatus.CONNECTED
-    step.do(c.Finish(where.position if talked and where is not None else None))
 
 
 def failed(step: Step, item: i.Input) -> None:
@@ -177,6 +170,29 @@ def end(
         step.do(c.DestroyBridge(call.talk_bridge))
     if holds_position:
         step.do(c.PolicyEnded())
+    close(step, previous, outcome, reason, ended_by, at=at)
+
+
+def close(
+    step: Step,
+    previous: S,
+    outcome: CallOutcome,
+    reason: str,
+    ended_by: str,
+    *,
+    at: float | None = None,
+    severity: c.Severity = c.Severity.INFO,
+    node: str | None = None,
+) -> None:
+    """Journal and log the end of a call that was ``previous``, and finish its session
+    (its position to wrap-up if it talked); ``node``: the node it was lost with."""
+    call = step.call
+    where = step.view.where
+    details: dict[str, JournalValue] = {"ended_by": ended_by}
+    if node is not None:
+        details["node"] = node
+    details["state"] = str(previous)
+    details["waited_s"] = round((call.connected_at or at or step.now) - call.arrived_at, 3)
     step.journal(
         JournalKind.ENDED,
         unit=where.unit if where else None,
@@ -184,12 +200,8 @@ def end(
         reason=reason,
         outcome=outcome,
         at=at,
-        details={
-            "ended_by": ended_by,
-            "state": str(previous),
-            "waited_s": round((call.connected_at or at or step.now) - call.arrived_at, 3),
-        },
+        details=details,
     )
-    step.log(c.Severity.INFO, "call ended", outcome=outcome, reason=reason)
+    step.log(severity, "call ended", outcome=outcome, reason=reason)
     talked = where is not None and where.status is CallStatus.CONNECTED
     step.do(c.Finish(where.position if talked and where is not None else None))
