@@ -778,6 +778,24 @@ def kinds(rows: list[dict[str, Any]]) -> list[str]:
     return [str(row["kind"]) for row in rows]
 
 
+def assert_whole_record(rows: list[dict[str, Any]]) -> None:
+    """From arrival to end, once each, nothing after the end, no row twice."""
+    assert kinds(rows)[0] == "arrived", kinds(rows)
+    assert kinds(rows).count("arrived") == 1, kinds(rows)
+    assert kinds(rows).count("ended") == 1, kinds(rows)
+    assert kinds(rows)[-1] == "ended", kinds(rows)
+    assert len({row["entry_id"] for row in rows}) == len(rows), kinds(rows)
+
+
+def whole_record(dsn: str, call_id: str) -> list[dict[str, Any]] | None:
+    """The call's rows once it ended (None before), held to ``assert_whole_record``."""
+    rows = journal(dsn, call_id)
+    if not rows or rows[-1]["kind"] != "ended":
+        return None
+    assert_whole_record(rows)
+    return rows
+
+
 @contextlib.asynccontextmanager
 async def running(app: Application) -> AsyncIterator[Application]:
     await app.start()
@@ -1101,6 +1119,18 @@ async def talking(asterisk: AsteriskNode, call_id: str) -> list[str]:
 
 async def endpoint_channels(asterisk: AsteriskNode, resource: str) -> list[str]:
     return list((await asterisk.endpoint(resource))["channel_ids"])
+
+
+async def readiness(app: Application) -> tuple[int, dict[str, Any]]:
+    """``/readyz``'s status and body; (0, {}) while the API does not answer."""
+    try:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"{app.api}/readyz") as answer,
+        ):
+            return answer.status, await answer.json()
+    except aiohttp.ClientError:
+        return 0, {}
 
 
 async def app_get(app: Application, path: str) -> Any:

@@ -15,9 +15,7 @@ import time
 from collections.abc import AsyncIterator
 from functools import partial
 from pathlib import Path
-from typing import Any
 
-import aiohttp
 import pytest
 
 from tests.ari_proxy import AriProxy, ari_proxy
@@ -32,7 +30,9 @@ from tests.asterisk.bed import (
     free_port,
     journal,
     kinds,
+    readiness,
     talking,
+    whole_record,
 )
 from tests.asterisk.conftest import make_app
 
@@ -55,17 +55,6 @@ def paired(app: Application, name: str, tmp_path: Path, **settings: str) -> Appl
     }
     env.update({f"ARI_APP_{key.upper()}": value for key, value in settings.items()})
     return dataclasses.replace(app, env=env, api_port=port, log_path=tmp_path / f"{name}.log")
-
-
-async def readiness(app: Application) -> tuple[int, dict[str, Any]]:
-    try:
-        async with (
-            aiohttp.ClientSession() as session,
-            session.get(f"{app.api}/readyz") as answer,
-        ):
-            return answer.status, await answer.json()
-    except aiohttp.ClientError:
-        return 0, {}
 
 
 async def is_active(app: Application) -> bool:
@@ -115,17 +104,6 @@ async def waiting(asterisk: AsteriskNode, call_id: str) -> bool:
         b["id"] == f"{APP_NAME}-wait-{call_id}" and call_id in b["channels"]
         for b in await asterisk.bridges()
     )
-
-
-def whole_record(dsn: str, call_id: str) -> list[dict[str, Any]] | None:
-    """The call's rows once it ended: arrived and ended once each, no row twice."""
-    rows = journal(dsn, call_id)
-    if not rows or rows[-1]["kind"] != "ended":
-        return None
-    assert kinds(rows).count("arrived") == 1, kinds(rows)
-    assert kinds(rows).count("ended") == 1, kinds(rows)
-    assert len({row["entry_id"] for row in rows}) == len(rows), kinds(rows)
-    return rows
 
 
 def on_record(dsn: str, call_id: str, kind: str) -> bool:

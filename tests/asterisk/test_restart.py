@@ -18,6 +18,7 @@ from tests.asterisk.bed import (
     AsteriskNode,
     SipPeers,
     app_get,
+    assert_whole_record,
     caller_channel,
     endpoint_channels,
     eventually,
@@ -62,15 +63,6 @@ async def gone(asterisk: AsteriskNode, call_id: str) -> bool:
 def ended_rows(app: Application, call_id: str) -> list[dict[str, Any]] | None:
     rows = journal(app.env["ARI_APP_DATABASE_DSN"], call_id)
     return rows if rows and rows[-1]["kind"] == "ended" else None
-
-
-def assert_whole_record(rows: list[dict[str, Any]]) -> None:
-    """From arrival to end, once each, nothing after the end."""
-    assert kinds(rows)[0] == "arrived", kinds(rows)
-    assert kinds(rows).count("arrived") == 1, kinds(rows)
-    assert kinds(rows).count("ended") == 1, kinds(rows)
-    assert kinds(rows)[-1] == "ended", kinds(rows)
-    assert len({row["entry_id"] for row in rows}) == len(rows)
 
 
 async def test_offer_after_a_restart_is_not_failed_by_the_end_of_the_reaped_leg(

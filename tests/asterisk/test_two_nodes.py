@@ -13,9 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
 
-import aiohttp
 import pytest
 
 from tests.asterisk.bed import (
@@ -31,8 +29,10 @@ from tests.asterisk.bed import (
     kinds,
     position_statuses,
     read_token,
+    readiness,
     start_asterisk,
     talking,
+    whole_record,
 )
 from tests.asterisk.conftest import _peers, make_app
 
@@ -110,17 +110,6 @@ async def platform(
             app.stop()
 
 
-async def readiness(app: Application) -> tuple[int, dict[str, Any]]:
-    try:
-        async with (
-            aiohttp.ClientSession() as session,
-            session.get(f"{app.api}/readyz") as answer,
-        ):
-            return answer.status, await answer.json()
-    except aiohttp.ClientError:
-        return 0, {}
-
-
 async def nodes_are(app: Application, **expected: str) -> bool:
     """``/readyz`` answers 200 (ready) and lists the nodes in these states."""
     status, body = await readiness(app)
@@ -139,17 +128,6 @@ async def calls_in_policy(app: Application) -> set[str]:
 
 def node_of_rows(dsn: str, call_id: str) -> set[str | None]:
     return {row["node"] for row in journal(dsn, call_id)}
-
-
-def ended_once(dsn: str, call_id: str) -> list[dict[str, Any]] | None:
-    """The call's rows once it ended: arrived and ended once each, no row twice."""
-    rows = journal(dsn, call_id)
-    if not rows or rows[-1]["kind"] != "ended":
-        return None
-    assert kinds(rows).count("arrived") == 1, kinds(rows)
-    assert kinds(rows).count("ended") == 1, kinds(rows)
-    assert len({row["entry_id"] for row in rows}) == len(rows), kinds(rows)
-    return rows
 
 
 def measured(what: str, since: float) -> float:
@@ -217,7 +195,7 @@ async def test_a_node_killed_under_calls_the_other_goes_on_and_the_node_back_is_
         measured("node killed -> counted down (/readyz)", killed_at)
         for call_id in lost:
             rows = await eventually(
-                partial(ended_once, p.dsn, call_id),
+                partial(whole_record, p.dsn, call_id),
                 within=10,
                 what=f"the end of {call_id} journaled",
             )
@@ -262,7 +240,7 @@ async def test_a_node_killed_under_calls_the_other_goes_on_and_the_node_back_is_
         await eventually(partial(talking, p.paris, back), within=20, what="a new call on paris")
         assert node_of_rows(p.dsn, back) == {"paris"}
         for call_id in lost:  # the node back added nothing to the lost calls' records
-            assert ended_once(p.dsn, call_id) is not None
+            assert whole_record(p.dsn, call_id) is not None
 
 
 async def test_a_node_cut_off_is_counted_down_and_its_calls_still_there_are_taken_back(
@@ -290,7 +268,7 @@ async def test_a_node_cut_off_is_counted_down_and_its_calls_still_there_are_take
             )
             measured("node cut off -> counted down (/readyz)", cut_at)
             rows = await eventually(
-                partial(ended_once, p.dsn, waiting_on_paris), within=5, what="its end journaled"
+                partial(whole_record, p.dsn, waiting_on_paris), within=5, what="its end journaled"
             )
             assert rows[-1]["outcome"] == "lost"
             assert await talking(p.lyon, talking_on_lyon), "lyon's conversation goes on"
